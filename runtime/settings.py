@@ -1,0 +1,78 @@
+"""All configuration in one place, read from the environment (`ELEVATE_*` and the usual names)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class Settings(BaseSettings):
+    """Process settings. Nothing here connects to anything; it only describes where to go."""
+
+    model_config = SettingsConfigDict(env_prefix="ELEVATE_", extra="ignore")
+
+    environment: str = Field("development", description="development, test or production")
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "ELEVATE_DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("REDIS_URL", "ELEVATE_REDIS_URL")
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "ELEVATE_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "ELEVATE_OPENAI_BASE_URL")
+    )
+    default_model: str = Field(
+        "", description="provider:model for agents that name none; empty picks offline or openai"
+    )
+    secret_key: SecretStr = SecretStr("development-only-secret-change-me")
+    token_ttl_seconds: int = 60 * 60 * 24 * 14
+    allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
+
+    # Conversation limits and loop guards.
+    max_agent_turns_per_trigger: int = 8
+    max_delegation_depth: int = 3
+    turn_timeout_seconds: float = 120.0
+    tool_timeout_seconds: float = 30.0
+    history_window: int = 40
+    memory_recall_limit: int = 5
+
+    # Websocket limits.
+    max_frame_bytes: int = 64 * 1024
+    max_message_chars: int = 16_000
+    frames_per_second: float = 20.0
+    frame_burst: int = 40
+    max_connections_per_user: int = 10
+    idle_timeout_seconds: float = 300.0
+    send_queue_size: int = 1000
+
+    # Locks and leases.
+    lease_seconds: float = 30.0
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key.get_secret_value().startswith("development-only"):
+                raise ValueError("ELEVATE_SECRET_KEY must be set in production")
+            if "*" in self.allowed_origins:
+                raise ValueError("ELEVATE_ALLOWED_ORIGINS must list origins in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """`DATABASE_URL`, or a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'elevate.sqlite').resolve()}"
+
+    @property
+    def offline(self) -> bool:
+        """True when no model endpoint is configured: the deterministic offline model answers."""
+        return self.openai_api_key is None and self.openai_base_url is None

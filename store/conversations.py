@@ -1,0 +1,224 @@
+"""Conversations and their participants, and who may read or post in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from store.base import utcnow
+from store.db import Database
+from store.enums import MemberKind, Role
+from store.errors import InvalidValue, NotFound, integrity_conflict
+from store.models import Conversation, ConversationParticipant, GroupMember
+
+
+@dataclass(frozen=True)
+class NewParticipant:
+    """A participant to add: exactly one of `user_id` / `agent_id`."""
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    role: str = Role.MEMBER.value
+
+    @property
+    def kind(self) -> str:
+        if (self.user_id is None) == (self.agent_id is None):
+            raise InvalidValue(
+                "conversation_participants", "user_id/agent_id", None, "exactly one of them"
+            )
+        return MemberKind.USER.value if self.user_id else MemberKind.AGENT.value
+
+
+class Conversations:
+    """Repository of `conversations` and `conversation_participants`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        title: str,
+        created_by: str,
+        *,
+        group_id: str | None = None,
+        policy: dict[str, Any] | None = None,
+        participants: list[NewParticipant] = (),  # type: ignore[assignment]
+    ) -> Conversation:
+        """A conversation with its creator as admin and the given participants."""
+        try:
+            async with self.db.session() as session:
+                conversation = Conversation(
+                    title=title, created_by=created_by, group_id=group_id, policy=policy or {}
+                )
+                session.add(conversation)
+                await session.flush()
+                wanted = [NewParticipant(user_id=created_by, role=Role.ADMIN.value)]
+                wanted += [p for p in participants if p.user_id != created_by]
+                for new in wanted:
+                    session.add(
+                        ConversationParticipant(
+                            conversation_id=conversation.id,
+                            kind=new.kind,
+                            user_id=new.user_id,
+                            agent_id=new.agent_id,
+                            role=new.role,
+                        )
+                    )
+                await session.flush()
+            return conversation
+        except IntegrityError as exc:
+            raise integrity_conflict("conversations", exc) from exc
+
+    async def get(self, conversation_id: str) -> Conversation:
+        async with self.db.session() as session:
+            conversation = await session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFound("conversations", conversation_id)
+        return conversation
+
+    async def update(self, conversation_id: str, **fields: Any) -> Conversation:
+        async with self.db.session() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise NotFound("conversations", conversation_id)
+            for name, value in fields.items():
+                setattr(conversation, name, value)
+        return conversation
+
+    async def list_for_user(self, user_id: str, limit: int = 200) -> list[Conversation]:
+        """Conversations the user takes part in (or whose group they belong to), newest first."""
+        async with self.db.session() as session:
+            mine = select(ConversationParticipant.conversation_id).where(
+                ConversationParticipant.user_id == user_id,
+                ConversationParticipant.is_removed.is_(False),
+            )
+            groups = select(GroupMember.group_id).where(GroupMember.user_id == user_id)
+            removed = select(ConversationParticipant.conversation_id).where(
+                ConversationParticipant.user_id == user_id,
+                ConversationParticipant.is_removed.is_(True),
+            )
+            rows = await session.scalars(
+                select(Conversation)
+                .where(
+                    or_(Conversation.id.in_(mine), Conversation.group_id.in_(groups)),
+                    Conversation.id.not_in(removed),
+                )
+                .order_by(Conversation.last_message_time.desc())
+                .limit(limit)
+            )
+            return list(rows)
+
+    async def participants(
+        self, conversation_id: str, *, include_removed: bool = False
+    ) -> list[ConversationParticipant]:
+        async with self.db.session() as session:
+            query = select(ConversationParticipant).where(
+                ConversationParticipant.conversation_id == conversation_id
+            )
+            if not include_removed:
+                query = query.where(ConversationParticipant.is_removed.is_(False))
+            rows = await session.scalars(query.order_by(ConversationParticipant.added_at))
+            return list(rows)
+
+    async def add_participant(
+        self, conversation_id: str, new: NewParticipant
+    ) -> ConversationParticipant:
+        """Add a user or agent; adding a removed one brings them back with the new role."""
+        kind = new.kind
+        async with self.db.session() as session:
+            if await session.get(Conversation, conversation_id) is None:
+                raise NotFound("conversations", conversation_id)
+            existing = await session.scalar(
+                select(ConversationParticipant).where(
+                    ConversationParticipant.conversation_id == conversation_id,
+                    ConversationParticipant.user_id == new.user_id
+                    if new.user_id
+                    else ConversationParticipant.agent_id == new.agent_id,
+                )
+            )
+            if existing is not None:
+                existing.is_removed = False
+                existing.status = "active"
+                existing.role = new.role
+                return existing
+            participant = ConversationParticipant(
+                conversation_id=conversation_id,
+                kind=kind,
+                user_id=new.user_id,
+                agent_id=new.agent_id,
+                role=new.role,
+            )
+            session.add(participant)
+            try:
+                await session.flush()
+            except IntegrityError as exc:
+                raise integrity_conflict("conversation_participants", exc) from exc
+        return participant
+
+    async def remove_participant(
+        self, conversation_id: str, participant_id: str
+    ) -> ConversationParticipant:
+        """Mark a participant removed; their messages keep their author."""
+        async with self.db.session() as session:
+            participant = await session.get(ConversationParticipant, participant_id)
+            if participant is None or participant.conversation_id != conversation_id:
+                raise NotFound("conversation_participants", participant_id)
+            participant.is_removed = True
+            participant.status = "removed"
+        return participant
+
+    async def participant_for_user(
+        self, conversation_id: str, user_id: str
+    ) -> ConversationParticipant | None:
+        return await self._participant(conversation_id, ConversationParticipant.user_id, user_id)
+
+    async def participant_for_agent(
+        self, conversation_id: str, agent_id: str
+    ) -> ConversationParticipant | None:
+        return await self._participant(conversation_id, ConversationParticipant.agent_id, agent_id)
+
+    async def access(self, conversation_id: str, user_id: str) -> str | None:
+        """The user's role here (admin, member, observer), or None if they may not see it.
+
+        A participant's own row decides (a removed participant has no access even if they are
+        in the group); otherwise membership of the conversation's group gives its role.
+        """
+        async with self.db.session() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                return None
+            participant = await session.scalar(
+                select(ConversationParticipant).where(
+                    ConversationParticipant.conversation_id == conversation_id,
+                    ConversationParticipant.user_id == user_id,
+                )
+            )
+            if participant is not None:
+                return None if participant.is_removed else participant.role
+            if conversation.group_id is None:
+                return None
+            member = await session.scalar(
+                select(GroupMember).where(
+                    GroupMember.group_id == conversation.group_id,
+                    GroupMember.user_id == user_id,
+                )
+            )
+            return (member.role or Role.MEMBER.value) if member is not None else None
+
+    async def touch(self, conversation_id: str) -> None:
+        await self.update(conversation_id, last_message_time=utcnow())
+
+    async def _participant(
+        self, conversation_id: str, column: Any, value: str
+    ) -> ConversationParticipant | None:
+        async with self.db.session() as session:
+            return await session.scalar(
+                select(ConversationParticipant).where(
+                    ConversationParticipant.conversation_id == conversation_id,
+                    column == value,
+                    ConversationParticipant.is_removed.is_(False),
+                )
+            )

@@ -1,0 +1,61 @@
+"""Every table of the seed schemas, plus the runtime's turns, tool calls and memories."""
+
+from store.models.agents import Agent, AgentTool, Attachment, Prompt, Tool
+from store.models.analytics import (
+    AbTest,
+    Customer,
+    CustomerJourneyEvent,
+    SupportTicket,
+    UserFeedback,
+)
+from store.models.auth import AuthSession, User
+from store.models.conversations import (
+    AgentTurn,
+    Conversation,
+    ConversationMessage,
+    ConversationParticipant,
+    ToolCall,
+)
+from store.models.elevate import (
+    CourseModule,
+    PlaybookPrompt,
+    UserActivityLog,
+    UserFoundation,
+    UserFunnelSnapshot,
+    UserGeneratedAsset,
+    UserModuleProgress,
+    UserPromptExecution,
+)
+from store.models.groups import Group, GroupMember
+from store.models.memories import Memory
+
+__all__ = [
+    "AbTest",
+    "Agent",
+    "AgentTool",
+    "AgentTurn",
+    "Attachment",
+    "AuthSession",
+    "Conversation",
+    "ConversationMessage",
+    "ConversationParticipant",
+    "CourseModule",
+    "Customer",
+    "CustomerJourneyEvent",
+    "Group",
+    "GroupMember",
+    "Memory",
+    "PlaybookPrompt",
+    "Prompt",
+    "SupportTicket",
+    "Tool",
+    "ToolCall",
+    "User",
+    "UserActivityLog",
+    "UserFeedback",
+    "UserFoundation",
+    "UserFunnelSnapshot",
+    "UserGeneratedAsset",
+    "UserModuleProgress",
+    "UserPromptExecution",
+]
