@@ -69,6 +69,7 @@ class ToolCallStatus(StrEnum):
     TIMEOUT = "timeout"
     REFUSED = "refused"
     PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
     DENIED = "denied"
 
 

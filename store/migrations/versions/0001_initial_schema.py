@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 11:52:12.780038
+Create Date: 2026-11-25 11:54:19.647605
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import store.base
+import store.base  # noqa: F401  (UTCDateTime)
 
 
 revision: str = '0001'
@@ -624,7 +624,7 @@ def upgrade() -> None:
     sa.Column('decided_at', store.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('id', sa.String(length=26), nullable=False),
     sa.Column('created_at', store.base.UTCDateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("status IN ('ok', 'error', 'timeout', 'refused', 'pending_approval', 'denied')", name=op.f('ck_tool_calls_status_allowed')),
+    sa.CheckConstraint("status IN ('ok', 'error', 'timeout', 'refused', 'pending_approval', 'approved', 'denied')", name=op.f('ck_tool_calls_status_allowed')),
     sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_tool_calls_agent_id_agents'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_tool_calls_conversation_id_conversations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['decided_by'], ['users.id'], name=op.f('fk_tool_calls_decided_by_users'), ondelete='SET NULL'),
