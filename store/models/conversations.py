@@ -37,6 +37,10 @@ class Conversation(Base):
     last_message_time: Mapped[datetime] = mapped_column(default=utcnow)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     policy: Mapped[dict[str, Any] | None]
+    # A running summary of the messages older than the agents' history window, covering
+    # every message up to `summary_seq`; the runtime extends it incrementally.
+    summary: Mapped[str | None] = mapped_column(Text)
+    summary_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ConversationParticipant(Base):
