@@ -44,9 +44,16 @@ def integrity_conflict(table: str, exc: Exception) -> StoreError:
         return InvalidValue(table, _constraint_name(text), None, "a value the CHECK allows")
     if "foreign key" in text:
         return InvalidValue(table, _constraint_name(text), None, "a reference to an existing row")
-    if "not null" in text:
-        return InvalidValue(table, _constraint_name(text), None, "a value (NOT NULL)")
+    if "not null" in text or "not-null" in text:
+        return InvalidValue(table, _null_column(text), None, "a value (NOT NULL)")
     return Conflict(table, "a row with the same unique key exists")
+
+
+def _null_column(text: str) -> str:
+    # PostgreSQL: 'null value in column "x" of relation ...'; SQLite: 'failed: table.x'.
+    if 'column "' in text:
+        return text.split('column "', 1)[1].split('"')[0]
+    return _constraint_name(text).rsplit(".", 1)[-1]
 
 
 def _constraint_name(text: str) -> str:
