@@ -80,12 +80,20 @@ class Conversations:
         return conversation
 
     async def update(self, conversation_id: str, **fields: Any) -> Conversation:
-        async with self.db.session() as session:
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None:
-                raise NotFound("conversations", conversation_id)
-            for name, value in fields.items():
-                setattr(conversation, name, value)
+        columns = Conversation.__mapper__.column_attrs.keys()
+        for name, value in fields.items():
+            # setattr would silently accept a misspelt name and store nothing.
+            if name not in columns:
+                raise InvalidValue("conversations", name, value, "a column of conversations")
+        try:
+            async with self.db.session() as session:
+                conversation = await session.get(Conversation, conversation_id)
+                if conversation is None:
+                    raise NotFound("conversations", conversation_id)
+                for name, value in fields.items():
+                    setattr(conversation, name, value)
+        except IntegrityError as exc:
+            raise integrity_conflict("conversations", exc) from exc
         return conversation
 
     async def list_for_user(self, user_id: str, limit: int = 200) -> list[Conversation]:
