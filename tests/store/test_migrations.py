@@ -1,0 +1,248 @@
+"""Migrations build exactly the schema the models describe, on SQLite and on PostgreSQL.
+
+Each test starts from a truly empty database: a new SQLite file, or a fresh PostgreSQL schema
+(put first on the connection's search_path) so the shared test database is left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import CheckConstraint, inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+import store.models  # noqa: F401  (every table on the metadata)
+from store.base import Base
+from store.db import Database, async_url
+from store.ids import new_id
+from store.migrate import alembic_config, head_revision
+from tests.conftest import DATABASE_URL, is_postgres
+
+# Every index the seed declares (`.index(...)`), plus the runtime's own, with its columns.
+# Listed by hand so that an index dropped from a model or a migration fails here.
+EXPECTED_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ix_playbook_prompts_by_step": ("playbook_prompts", ("step",)),
+    "ix_course_modules_by_module_number": ("course_modules", ("module_number",)),
+    "ix_users_by_email": ("users", ("email",)),
+    "ix_user_foundations_by_user_id": ("user_foundations", ("user_id",)),
+    "ix_user_prompt_executions_by_user_step": (
+        "user_prompt_executions",
+        ("user_id", "elevate_step"),
+    ),
+    "ix_user_generated_assets_by_user_step": ("user_generated_assets", ("user_id", "elevate_step")),
+    "ix_user_module_progress_by_user_module": ("user_module_progress", ("user_id", "module_id")),
+    "ix_user_funnel_snapshots_by_user_date": (
+        "user_funnel_snapshots",
+        ("user_id", "snapshot_date"),
+    ),
+    "ix_user_activity_log_by_user": ("user_activity_log", ("user_id",)),
+    "ix_agents_by_creator": ("agents", ("created_by",)),
+    "ix_agents_by_handle": ("agents", ("handle",)),
+    "ix_tools_by_creator": ("tools", ("created_by",)),
+    "ix_groups_by_owner": ("groups", ("owner_id",)),
+    "ix_group_members_by_group": ("group_members", ("group_id",)),
+    "ix_group_members_by_user": ("group_members", ("user_id",)),
+    "ix_group_members_by_agent": ("group_members", ("agent_id",)),
+    "ix_prompts_by_creator": ("prompts", ("created_by",)),
+    "ix_conversations_by_user_and_time": ("conversations", ("created_by", "last_message_time")),
+    "ix_conversations_by_group": ("conversations", ("group_id",)),
+    "ix_conversation_participants_by_conversation_id": (
+        "conversation_participants",
+        ("conversation_id",),
+    ),
+    "ix_conversation_participants_by_user_id": ("conversation_participants", ("user_id",)),
+    "ix_conversation_participants_by_agent_id": ("conversation_participants", ("agent_id",)),
+    "ix_conversation_messages_by_conversation_id": (
+        "conversation_messages",
+        ("conversation_id",),
+    ),
+    "ix_agent_tools_by_agent": ("agent_tools", ("agent_id",)),
+    "ix_agent_tools_by_tool": ("agent_tools", ("tool_id",)),
+    "ix_attachments_by_owner": ("attachments", ("owner_type", "owner_id")),
+    "ix_attachments_by_prompt": ("attachments", ("prompt_id",)),
+    "ix_support_tickets_by_user": ("support_tickets", ("user_id",)),
+    "ix_support_tickets_by_module": ("support_tickets", ("module_id",)),
+    "ix_user_feedback_by_user": ("user_feedback", ("user_id",)),
+    "ix_user_feedback_by_module": ("user_feedback", ("module_id",)),
+    "ix_ab_tests_by_user": ("ab_tests", ("user_id",)),
+    "ix_customers_by_user": ("customers", ("user_id",)),
+    "ix_customer_journey_events_by_customer": ("customer_journey_events", ("customer_id",)),
+    "ix_customer_journey_events_by_user": ("customer_journey_events", ("user_id",)),
+    "ix_auth_sessions_by_token_hash": ("auth_sessions", ("token_hash",)),
+    "ix_auth_sessions_by_user": ("auth_sessions", ("user_id",)),
+    "ix_agent_turns_by_conversation": ("agent_turns", ("conversation_id", "created_at")),
+    "ix_agent_turns_by_status": ("agent_turns", ("status",)),
+    "ix_tool_calls_by_turn": ("tool_calls", ("turn_id",)),
+    "ix_tool_calls_by_conversation": ("tool_calls", ("conversation_id",)),
+    "ix_memories_by_agent_scope": ("memories", ("agent_id", "scope")),
+    "ix_memories_by_user": ("memories", ("user_id",)),
+    "ix_memories_by_group": ("memories", ("group_id",)),
+}
+
+SEED_TABLES = {
+    "users",
+    "playbook_prompts",
+    "course_modules",
+    "user_foundations",
+    "user_prompt_executions",
+    "user_generated_assets",
+    "user_module_progress",
+    "user_funnel_snapshots",
+    "user_activity_log",
+    "agents",
+    "tools",
+    "groups",
+    "group_members",
+    "prompts",
+    "conversations",
+    "conversation_participants",
+    "conversation_messages",
+    "agent_tools",
+    "attachments",
+    "support_tickets",
+    "user_feedback",
+    "ab_tests",
+    "customers",
+    "customer_journey_events",
+}
+
+USER_OR_AGENT_CHECKS = {
+    "group_members": "ck_group_members_exactly_one_member",
+    "conversation_participants": "ck_conversation_participants_exactly_one_member",
+}
+
+
+@pytest.fixture
+async def empty(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty database of the backend under test."""
+    if not is_postgres():
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite'}")
+        yield database.engine
+        await database.close()
+        return
+
+    schema = f"migrations_{new_id().lower()}"
+    admin = Database(DATABASE_URL)
+    async with admin.engine.begin() as connection:
+        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_async_engine(
+        async_url(DATABASE_URL),
+        poolclass=NullPool,
+        connect_args={"server_settings": {"search_path": schema}},
+    )
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        async with admin.engine.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.close()
+
+
+async def migrate(engine: AsyncEngine, revision: str = "head", *, down: bool = False) -> None:
+    def run(connection: Connection) -> None:
+        config = alembic_config(engine.url.render_as_string(hide_password=False))
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+def snapshot(connection: Connection) -> dict[str, Any]:
+    """Tables, columns, indexes, constraints and the revision, as comparable plain data."""
+    inspector = inspect(connection)
+    tables: dict[str, Any] = {}
+    for table in sorted(inspector.get_table_names()):
+        tables[table] = {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
+            ],
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                for i in inspector.get_indexes(table)
+                if not i.get("duplicates_constraint")
+            ),
+            "unique": sorted(u["name"] for u in inspector.get_unique_constraints(table)),
+            "checks": sorted(c["name"] for c in inspector.get_check_constraints(table)),
+            # By shape, not name: PostgreSQL shortens names longer than 63 characters.
+            "foreign_keys": sorted(
+                (tuple(f["constrained_columns"]), f["referred_table"], f["options"].get("ondelete"))
+                for f in inspector.get_foreign_keys(table)
+            ),
+        }
+    revision = MigrationContext.configure(connection).get_current_revision()
+    return {"tables": tables, "revision": revision}
+
+
+async def test_upgrade_creates_every_table_with_its_indexes(empty: AsyncEngine) -> None:
+    await migrate(empty)
+    async with empty.connect() as connection:
+        schema = await connection.run_sync(snapshot)
+
+    tables = schema["tables"]
+    assert schema["revision"] == head_revision()
+    assert set(tables) == set(Base.metadata.tables) | {"alembic_version"}
+    assert set(tables) >= SEED_TABLES
+    for name, (table, columns) in EXPECTED_INDEXES.items():
+        found = {index[0]: index[1] for index in tables[table]["indexes"]}
+        assert found.get(name) == columns, f"{table}: index {name} on {columns} missing"
+    for table in Base.metadata.sorted_tables:
+        declared = {i.name for i in table.indexes}
+        assert {i[0] for i in tables[table.name]["indexes"]} == declared, table.name
+        declared_checks = {c.name for c in table.constraints if isinstance(c, CheckConstraint)}
+        assert set(tables[table.name]["checks"]) == declared_checks, table.name
+        declared_fks = {
+            (tuple(fk.column_keys), fk.referred_table.name, fk.ondelete)
+            for fk in table.foreign_key_constraints
+        }
+        assert set(tables[table.name]["foreign_keys"]) == declared_fks, table.name
+    for table, check in USER_OR_AGENT_CHECKS.items():
+        assert check in tables[table]["checks"]
+
+
+async def test_every_declared_index_is_listed_here() -> None:
+    declared = {i.name for t in Base.metadata.sorted_tables for i in t.indexes}
+    assert declared == set(EXPECTED_INDEXES)
+
+
+async def test_upgrading_twice_changes_nothing(empty: AsyncEngine) -> None:
+    await migrate(empty)
+    async with empty.connect() as connection:
+        first = await connection.run_sync(snapshot)
+    await migrate(empty)
+    async with empty.connect() as connection:
+        assert await connection.run_sync(snapshot) == first
+
+
+async def test_models_and_migrations_do_not_drift(empty: AsyncEngine) -> None:
+    await migrate(empty)
+
+    def drift(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+    async with empty.connect() as connection:
+        assert await connection.run_sync(drift) == []
+
+
+async def test_downgrade_to_base_and_up_again(empty: AsyncEngine) -> None:
+    await migrate(empty)
+    async with empty.connect() as connection:
+        migrated = await connection.run_sync(snapshot)
+    await migrate(empty, "base", down=True)
+    async with empty.connect() as connection:
+        bare = await connection.run_sync(snapshot)
+    assert set(bare["tables"]) == {"alembic_version"}
+    assert bare["revision"] is None
+    await migrate(empty)
+    async with empty.connect() as connection:
+        assert await connection.run_sync(snapshot) == migrated
