@@ -1,0 +1,298 @@
+"""The deterministic offline model: answers with no network so a first run works anywhere.
+
+Every behaviour is a pure function of the messages it is given (see `OfflineChatModel`), so
+tests and demos get the same reply every time, streamed word by word like a real model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+SELECT_PREFIX = "Select the next speaker"
+WORD = re.compile(r"\S+\s*")
+CANDIDATE = re.compile(r"^\s*[-*]?\s*@([\w.-]+)\s*[:—–-]\s*(.*)$")
+MENTION_REQUEST = re.compile(r"\b(?:ask|tell)\s+@([\w.-]+)", re.IGNORECASE)
+NAME_PREFIX = re.compile(r"^[^:\n]{1,80}:\s+")
+LEADING_MENTIONS = re.compile(r"^(?:@[\w.-]+[\s,:]*)+")
+
+
+def count_words(text: str) -> int:
+    return len(text.split())
+
+
+def text_of(message: BaseMessage) -> str:
+    return str(message.text)
+
+
+def usage_for(messages: Sequence[BaseMessage], reply: str) -> UsageMetadata:
+    """Token counts by words: deterministic stand-ins for a tokenizer."""
+    prompt = sum(count_words(text_of(m)) for m in messages)
+    output = count_words(reply)
+    return UsageMetadata(input_tokens=prompt, output_tokens=output, total_tokens=prompt + output)
+
+
+def stream_chunks(message: AIMessage) -> Iterator[AIMessageChunk]:
+    """A finished reply as a model would stream it: word by word, then one closing chunk
+    carrying the tool calls and the usage."""
+    text = message.content if isinstance(message.content, str) else text_of(message)
+    for word in WORD.findall(text):
+        yield AIMessageChunk(content=word, id=message.id)
+    tool_chunks = [
+        {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
+        for i, c in enumerate(message.tool_calls)
+    ]
+    yield AIMessageChunk(
+        content="",
+        id=message.id,
+        tool_call_chunks=tool_chunks,
+        usage_metadata=message.usage_metadata,
+        response_metadata=message.response_metadata,
+        chunk_position="last",
+    )
+
+
+class StreamingFromReply(BaseChatModel):
+    """Base of the offline and scripted models: subclasses build a whole reply with `reply`,
+    and this class streams it in chunks (sync and async)."""
+
+    def reply(self, messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
+        raise NotImplementedError
+
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any
+    ) -> Runnable[Any, AIMessage]:
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        message = self.reply(messages, kwargs.get("tools") or [])
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        for chunk in stream_chunks(self.reply(messages, kwargs.get("tools") or [])):
+            if run_manager and chunk.content:
+                run_manager.on_llm_new_token(
+                    str(chunk.content), chunk=ChatGenerationChunk(message=chunk)
+                )
+            yield ChatGenerationChunk(message=chunk)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        for chunk in stream_chunks(self.reply(messages, kwargs.get("tools") or [])):
+            generation = ChatGenerationChunk(message=chunk)
+            if run_manager and chunk.content:
+                await run_manager.on_llm_new_token(str(chunk.content), chunk=generation)
+            yield generation
+
+
+class OfflineChatModel(StreamingFromReply):
+    """A deterministic chat model that needs no network; its replies say "(offline)".
+
+    What it does, looking at the messages it is given:
+
+    - A system message starting with "Select the next speaker" (the speaker selector's prompt,
+      listing candidates as lines `@handle: description`): it answers `@handle` of the
+      candidate whose description (and handle) shares the most words with the last message
+      (the last human message, else the rest of the prompt); ties go to the first listed.
+    - After tool results (the last message is a tool message): one sentence quoting each result,
+      e.g. `Assistant (offline): recall returned "..."`.
+    - The last human message (its `Name: ` prefix and leading @mentions ignored) asks for a tool,
+      when that tool is bound:
+        `/tool <name> <json-args>` calls `<name>` with those arguments;
+        `/delegate @handle <task>` calls `delegate` with `{"agent": handle, "task": task}`;
+        `remember <fact>` calls `remember` with `{"content": fact}`;
+        `recall <query>` or "what do you remember" calls `recall` with `{"query": ...}`.
+    - Otherwise: `<Agent name> (offline): I read your message about "<first words>".`, where the
+      name comes from the instructions' `You are <name> (@handle)` line; when the message says
+      `ask @x ...` or `tell @x ...` the reply hands over to `@x` so mention routing can follow.
+
+    Usage is counted in words. Replies stream word by word; tool calls come in the last chunk.
+    """
+
+    variant: str = "default"
+
+    @property
+    def _llm_type(self) -> str:
+        return "elevate-offline"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"variant": self.variant}
+
+    def reply(self, messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
+        text, calls = self._decide(messages, {_tool_name(t): t for t in tools})
+        return AIMessage(
+            content=text,
+            tool_calls=[
+                {"name": name, "args": args, "id": f"offline-call-{len(messages)}-{i}"}
+                for i, (name, args) in enumerate(calls)
+            ],
+            usage_metadata=usage_for(messages, text),
+            response_metadata={"model_name": f"offline:{self.variant}", "offline": True},
+        )
+
+    def _decide(
+        self, messages: list[BaseMessage], tools: dict[str, dict[str, Any]]
+    ) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+        system = "\n".join(text_of(m) for m in messages if isinstance(m, SystemMessage))
+        name = _agent_name(system)
+        if system.lstrip().startswith(SELECT_PREFIX):
+            return select_speaker(system, _last_human(messages)), []
+        if messages and isinstance(messages[-1], ToolMessage):
+            return _after_tools(name, messages), []
+        request = _strip_address(_last_human(messages) or "")
+        call = _tool_request(request, tools)
+        if call is not None:
+            return "", [call]
+        return _answer(name, request), []
+
+
+def _tool_name(tool: dict[str, Any]) -> str:
+    return tool.get("function", tool).get("name", "")
+
+
+def _agent_name(system: str) -> str:
+    found = re.search(r"You are (.+?) \(@", system)
+    return found.group(1) if found else "Assistant"
+
+
+def _last_human(messages: list[BaseMessage]) -> str | None:
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            return text_of(message)
+    return None
+
+
+def _strip_address(text: str) -> str:
+    """The request itself: without the `Author: ` prefix history adds, or leading @mentions."""
+    text = NAME_PREFIX.sub("", text.strip(), count=1)
+    return LEADING_MENTIONS.sub("", text).strip()
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2}
+
+
+def select_speaker(prompt: str, last_message: str | None) -> str:
+    """The `@handle` whose description best overlaps the last message (ties: first listed)."""
+    candidates: list[tuple[str, str]] = []
+    rest: list[str] = []
+    for line in prompt.splitlines():
+        found = CANDIDATE.match(line)
+        if found:
+            candidates.append((found.group(1), found.group(2)))
+        elif not line.startswith(SELECT_PREFIX):
+            rest.append(line)
+    if not candidates:
+        return "(offline): no candidates to choose from"
+    wanted = _words(last_message if last_message is not None else "\n".join(rest))
+    best = max(
+        enumerate(candidates),
+        key=lambda item: (len(wanted & _words(f"{item[1][0]} {item[1][1]}")), -item[0]),
+    )
+    return f"@{best[1][0]}"
+
+
+def _after_tools(name: str, messages: list[BaseMessage]) -> str:
+    results: list[ToolMessage] = []
+    for message in reversed(messages):
+        if not isinstance(message, ToolMessage):
+            break
+        results.append(message)
+    parts = [f"{m.name or 'the tool'} returned {_quote(text_of(m))}" for m in reversed(results)]
+    return f"{name} (offline): " + "; ".join(parts) + "."
+
+
+def _quote(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return json.dumps(text if len(text) <= limit else text[: limit - 1] + "…", ensure_ascii=False)
+
+
+def _tool_request(
+    request: str, tools: dict[str, dict[str, Any]]
+) -> tuple[str, dict[str, Any]] | None:
+    for line in request.splitlines():
+        line = line.strip()
+        call = _command(line)
+        if call is not None and call[0] in tools:
+            return call[0], _with_required(call[1], tools[call[0]])
+    return None
+
+
+def _command(line: str) -> tuple[str, dict[str, Any]] | None:
+    if found := re.match(r"^/tool\s+([\w.-]+)\s*(.*)$", line):
+        try:
+            args = json.loads(found.group(2) or "{}")
+        except json.JSONDecodeError:
+            args = {"input": found.group(2)}
+        return found.group(1), args if isinstance(args, dict) else {"input": args}
+    if found := re.match(r"^/delegate\s+@([\w.-]+)\s+(.+)$", line):
+        return "delegate", {"agent": found.group(1), "task": found.group(2).strip()}
+    if found := re.match(r"^remember\s+(?:that\s+)?(.+)$", line, re.IGNORECASE):
+        return "remember", {"content": found.group(1).strip()}
+    if re.search(r"\bwhat do you remember\b", line, re.IGNORECASE):
+        about = re.search(r"remember\s+about\s+(.+?)\??$", line, re.IGNORECASE)
+        return "recall", {"query": about.group(1) if about else line.rstrip("?")}
+    if found := re.match(r"^recall\s+(.+)$", line, re.IGNORECASE):
+        return "recall", {"query": found.group(1).strip()}
+    return None
+
+
+def _with_required(args: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any]:
+    """Fill required enum parameters the command did not give with their first allowed value."""
+    schema = tool.get("function", tool).get("parameters", {})
+    properties = schema.get("properties", {})
+    for key in schema.get("required", []):
+        allowed = properties.get(key, {}).get("enum")
+        if key not in args and allowed:
+            args[key] = allowed[0]
+    return args
+
+
+def _answer(name: str, request: str) -> str:
+    # Quoted mentions would hand the conversation on by accident; only "ask @x" should.
+    words = request.replace("@", "").split()
+    about = " ".join(words[:8]) + ("..." if len(words) > 8 else "")
+    reply = (
+        f'{name} (offline): I read your message about "{about}".'
+        if words
+        else (f"{name} (offline): Hello! I am running offline, without a language model.")
+    )
+    handed = MENTION_REQUEST.search(request)
+    if handed:
+        reply += f" @{handed.group(1)}, over to you."
+    return reply

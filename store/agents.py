@@ -1,0 +1,270 @@
+"""Agent definitions: create, read, edit (bumping `version`), and the prompts attached to them.
+
+Every edit bumps `version`; the runtime caches compiled graphs by (agent id, version), so an edit
+applies on the next turn without a restart. Handles are what people type after `@`: lowercase
+letters, digits, `-` and `_`, unique across agents.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.base import utcnow
+from store.db import Database
+from store.enums import AttachmentOwner
+from store.errors import Conflict, InvalidValue, NotFound, integrity_conflict
+from store.models import Agent, Attachment, Prompt, Tool
+
+HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+FIXED = frozenset({"id", "created_at", "version"})
+EDITABLE = frozenset(c.key for c in Agent.__mapper__.column_attrs) - FIXED
+
+
+def handle_from_name(name: str) -> str:
+    """`"Market Researcher!"` -> `"market-researcher"` (ASCII, lowercase, dashes)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    handle = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:64].strip("-")
+    return handle or "agent"
+
+
+def check_handle(handle: str) -> str:
+    handle = handle.strip().lstrip("@").lower()
+    if not HANDLE.match(handle):
+        raise InvalidValue(
+            "agents", "handle", handle, "1-64 of a-z, 0-9, '-', '_' starting with a letter or digit"
+        )
+    return handle
+
+
+@dataclass(frozen=True)
+class AttachedPrompt:
+    """A prompt that shapes an agent's instructions, and where it comes from
+    (`agent`: listed on the agent or attached to it; `group`: attached to the group)."""
+
+    prompt: Prompt
+    via: str
+
+
+class Agents:
+    """Repository of `agents`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, **fields: Any) -> Agent:
+        """A new agent. Without a `handle` one is derived from the name (with a numeric
+        suffix if taken); an explicit handle that is taken raises `Conflict`."""
+        _check_fields(fields)
+        name = str(fields.get("name") or "").strip()
+        if not name:
+            raise InvalidValue("agents", "name", fields.get("name"), "a non-empty name")
+        fields["name"] = name
+        explicit = fields.get("handle")
+        try:
+            async with self.db.session() as session:
+                await _check_references(session, fields)
+                if explicit:
+                    fields["handle"] = check_handle(explicit)
+                    await _ensure_free(session, fields["handle"])
+                else:
+                    fields["handle"] = await _free_handle(session, handle_from_name(name))
+                agent = Agent(**fields, version=1)
+                session.add(agent)
+                await session.flush()
+            return agent
+        except IntegrityError as exc:
+            raise integrity_conflict("agents", exc) from exc
+
+    async def get(self, agent_id: str) -> Agent:
+        async with self.db.session() as session:
+            agent = await session.get(Agent, agent_id)
+        if agent is None:
+            raise NotFound("agents", agent_id)
+        return agent
+
+    async def get_many(self, agent_ids: Iterable[str]) -> dict[str, Agent]:
+        """The agents that exist among `agent_ids`, by id."""
+        ids = list(agent_ids)
+        if not ids:
+            return {}
+        async with self.db.session() as session:
+            rows = await session.scalars(select(Agent).where(Agent.id.in_(ids)))
+            return {row.id: row for row in rows}
+
+    async def get_by_handle(self, handle: str) -> Agent:
+        key = handle.strip().lstrip("@").lower()
+        async with self.db.session() as session:
+            agent = await session.scalar(select(Agent).where(Agent.handle == key))
+        if agent is None:
+            raise NotFound("agents", handle, "handle")
+        return agent
+
+    async def list(self, created_by: str | None = None, kind: str | None = None) -> list[Agent]:
+        query = select(Agent).order_by(Agent.name, Agent.id)
+        if created_by is not None:
+            query = query.where(Agent.created_by == created_by)
+        if kind is not None:
+            query = query.where(Agent.kind == kind)
+        async with self.db.session() as session:
+            return list(await session.scalars(query))
+
+    async def update(self, agent_id: str, updated_by: str | None = None, **fields: Any) -> Agent:
+        """Edit fields and bump `version`; references (`delegates_to`, `tools`,
+        `attached_prompts`) must name existing rows."""
+        _check_fields(fields)
+        try:
+            async with self.db.session() as session:
+                agent = await _get(session, agent_id)
+                await _check_references(session, fields, agent_id=agent_id)
+                if "handle" in fields:
+                    fields["handle"] = check_handle(fields["handle"])
+                    if fields["handle"] != agent.handle:
+                        await _ensure_free(session, fields["handle"])
+                if "name" in fields and not str(fields["name"] or "").strip():
+                    raise InvalidValue("agents", "name", fields["name"], "a non-empty name")
+                for name, value in fields.items():
+                    setattr(agent, name, value)
+                _bump(agent, updated_by)
+                await session.flush()
+            return agent
+        except IntegrityError as exc:
+            raise integrity_conflict("agents", exc) from exc
+
+    async def bump_version(self, agent_id: str, updated_by: str | None = None) -> int:
+        """Mark the agent changed (e.g. a grant or an attached prompt changed); the new version."""
+        async with self.db.session() as session:
+            agent = await _get(session, agent_id)
+            _bump(agent, updated_by)
+            return agent.version
+
+    async def touch_active(self, agent_id: str) -> None:
+        """Record that the agent just spoke (not an edit: the version stays)."""
+        async with self.db.session() as session:
+            agent = await _get(session, agent_id)
+            agent.last_active_time = utcnow()
+
+    async def delete(self, agent_id: str) -> None:
+        """Delete the agent; agents that could delegate to it lose it from `delegates_to`."""
+        async with self.db.session() as session:
+            agent = await _get(session, agent_id)
+            for other in await session.scalars(select(Agent).where(Agent.id != agent_id)):
+                if agent_id in (other.delegates_to or []):
+                    other.delegates_to = [d for d in other.delegates_to if d != agent_id]
+                    _bump(other, None)
+            await session.delete(agent)
+
+    async def attached_prompts(
+        self, agent_id: str, group_id: str | None = None
+    ) -> list[AttachedPrompt]:
+        """Prompts shaping the agent: those listed in `attached_prompts` (in order), those
+        attached to the agent, then those attached to the group; each once."""
+        async with self.db.session() as session:
+            agent = await _get(session, agent_id)
+            listed = [p for p in agent.attached_prompts or [] if isinstance(p, str)]
+            found: list[AttachedPrompt] = []
+            by_id = await _prompts(session, listed)
+            found += [AttachedPrompt(by_id[p], "agent") for p in listed if p in by_id]
+            found += [
+                AttachedPrompt(p, "agent")
+                for p in await _attached(session, AttachmentOwner.AGENT, agent_id)
+            ]
+            if group_id:
+                found += [
+                    AttachedPrompt(p, "group")
+                    for p in await _attached(session, AttachmentOwner.GROUP, group_id)
+                ]
+        seen: set[str] = set()
+        unique = []
+        for item in found:
+            if item.prompt.id not in seen:
+                seen.add(item.prompt.id)
+                unique.append(item)
+        return unique
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    unknown = sorted(set(fields) - EDITABLE)
+    if unknown:
+        raise InvalidValue("agents", unknown[0], fields[unknown[0]], "an editable agent field")
+    for key in ("delegates_to", "tools", "attached_prompts"):
+        value = fields.get(key)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+        ):
+            raise InvalidValue("agents", key, value, "a list of ids")
+
+
+async def _check_references(
+    session: AsyncSession, fields: dict[str, Any], agent_id: str | None = None
+) -> None:
+    for key, model in (("delegates_to", Agent), ("tools", Tool), ("attached_prompts", Prompt)):
+        wanted = list(dict.fromkeys(fields.get(key) or []))
+        if not wanted:
+            continue
+        if key == "delegates_to" and agent_id in wanted:
+            raise InvalidValue(
+                "agents", key, agent_id, "other agents (an agent cannot delegate to itself)"
+            )
+        existing = set(await session.scalars(select(model.id).where(model.id.in_(wanted))))
+        for item in wanted:
+            if item not in existing:
+                raise InvalidValue(
+                    "agents", key, item, f"the id of an existing {model.__tablename__[:-1]}"
+                )
+
+
+async def _get(session: AsyncSession, agent_id: str) -> Agent:
+    agent = await session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound("agents", agent_id)
+    return agent
+
+
+def _bump(agent: Agent, updated_by: str | None) -> None:
+    agent.version = (agent.version or 0) + 1
+    agent.updated_at = utcnow()
+    if updated_by is not None:
+        agent.updated_by = updated_by
+
+
+async def _ensure_free(session: AsyncSession, handle: str) -> None:
+    taken = await session.scalar(select(func.count()).where(Agent.handle == handle))
+    if taken:
+        raise Conflict("agents", f"the handle @{handle} is taken")
+
+
+async def _free_handle(session: AsyncSession, base: str) -> str:
+    base = base[:60].rstrip("-")
+    rows = await session.scalars(select(Agent.handle).where(Agent.handle.like(f"{base}%")))
+    taken = set(rows)
+    if base not in taken:
+        return base
+    suffix = 2
+    while f"{base}-{suffix}" in taken:
+        suffix += 1
+    return f"{base}-{suffix}"
+
+
+async def _prompts(session: AsyncSession, ids: list[str]) -> dict[str, Prompt]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Prompt).where(Prompt.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def _attached(session: AsyncSession, owner: AttachmentOwner, owner_id: str) -> list[Prompt]:
+    rows = await session.scalars(
+        select(Prompt)
+        .join(Attachment, Attachment.prompt_id == Prompt.id)
+        .where(Attachment.owner_type == owner.value, Attachment.owner_id == owner_id)
+        .order_by(Attachment.created_at, Attachment.id)
+    )
+    return list(rows)
