@@ -66,6 +66,8 @@ class Messages:
                     # Checked again under the lock: a concurrent retry may have won the race.
                     found = await self._find(session, *key)
                     if found is not None:
+                        # Detach it first: the rollback would expire it, unreadable afterwards.
+                        session.expunge(found)
                         raise _AlreadySent(found)
                 message = ConversationMessage(
                     conversation_id=conversation_id,
