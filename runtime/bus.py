@@ -44,6 +44,9 @@ class Subscription:
 
     async def __aiter__(self) -> AsyncIterator[Event]:
         while True:
+            # A full queue has no room for the wake-up sentinel: stop once it is drained.
+            if self.queue.empty() and (self.closed or self.overflowed):
+                return
             item = await self.queue.get()
             if item is None:
                 return
