@@ -1,6 +1,7 @@
 """Python tools for agents: register typed functions, grant them per agent, run them safely.
 
-`@tool` registers into the default `registry`; `ToolExecutor` runs one turn's granted tools.
+`@tool` registers into the default registry (`tools.registry.registry`; not re-exported
+here, where the name would hide the module); `ToolExecutor` runs one turn's granted tools.
 """
 
 from tools.approvals import ApprovalGate
@@ -15,7 +16,6 @@ from tools.registry import (
     load_all,
     load_entry_points,
     load_tool_modules,
-    registry,
     tool,
 )
 
@@ -36,7 +36,6 @@ __all__ = [
     "load_all",
     "load_entry_points",
     "load_tool_modules",
-    "registry",
     "tool",
     "validate_grant",
 ]
