@@ -1,0 +1,115 @@
+"""Repositories of the analytics tables: support tickets, feedback, A/B tests, customers and
+their journey events. Every row belongs to a student (`user_id`), so each repository creates
+rows for a user and lists a user's rows, oldest first."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import select
+
+from store import crud
+from store.base import utcnow
+from store.db import Database
+from store.errors import InvalidValue, NotFound
+from store.models import AbTest, Customer, CustomerJourneyEvent, SupportTicket, UserFeedback
+
+Row = TypeVar("Row", SupportTicket, UserFeedback, AbTest, Customer, CustomerJourneyEvent)
+
+CSAT_RANGE = (1, 5)
+NPS_RANGE = (0, 10)
+
+
+class _UserRows(Generic[Row]):
+    model: type[Row]
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, user_id: str, **fields: Any) -> Row:
+        self._validate(fields)
+        return await crud.insert(self.db, crud.build(self.model, user_id=user_id, **fields))
+
+    async def get(self, row_id: str) -> Row:
+        return await crud.get(self.db, self.model, row_id)
+
+    async def update(self, row_id: str, **fields: Any) -> Row:
+        self._validate(fields)
+        return await crud.update(self.db, self.model, row_id, updated_at=utcnow(), **fields)
+
+    async def list_for_user(self, user_id: str, limit: int = 500) -> list[Row]:
+        model: Any = self.model
+        query = (
+            select(model)
+            .where(model.user_id == user_id)
+            .order_by(model.id)
+            .limit(max(1, min(limit, 5000)))
+        )
+        return list(await crud.scalars(self.db, query))
+
+    def _validate(self, fields: dict[str, Any]) -> None:
+        """Checks the database cannot express; subclasses add theirs."""
+
+
+class SupportTickets(_UserRows[SupportTicket]):
+    """Questions students raise, optionally about a module."""
+
+    model = SupportTicket
+
+
+class Feedback(_UserRows[UserFeedback]):
+    """CSAT (1 to 5) and NPS (0 to 10) answers, and self-reported results."""
+
+    model = UserFeedback
+
+    def _validate(self, fields: dict[str, Any]) -> None:
+        for name, (low, high) in (("csat", CSAT_RANGE), ("nps", NPS_RANGE)):
+            value = fields.get(name)
+            if value is not None and not low <= value <= high:
+                raise InvalidValue("user_feedback", name, value, f"a number from {low} to {high}")
+
+
+class AbTests(_UserRows[AbTest]):
+    """Observations of A/B test variants (the significance test reads these)."""
+
+    model = AbTest
+
+    async def for_test(self, user_id: str, test_name: str) -> list[AbTest]:
+        query = (
+            select(AbTest)
+            .where(AbTest.user_id == user_id, AbTest.test_name == test_name)
+            .order_by(AbTest.id)
+        )
+        return list(await crud.scalars(self.db, query))
+
+
+class Customers(_UserRows[Customer]):
+    """A student's end customers."""
+
+    model = Customer
+
+
+class JourneyEvents(_UserRows[CustomerJourneyEvent]):
+    """Customers' steps through a student's funnel."""
+
+    model = CustomerJourneyEvent
+
+    async def create(self, user_id: str, **fields: Any) -> CustomerJourneyEvent:
+        """Record an event for one of this user's customers (someone else's is NotFound)."""
+        customer_id = fields.get("customer_id")
+        if customer_id is None:
+            raise InvalidValue("customer_journey_events", "customer_id", None, "a customer id")
+        async with self.db.session() as session:
+            customer = await session.get(Customer, customer_id)
+        if customer is None or customer.user_id != user_id:
+            raise NotFound("customers", customer_id)
+        fields.setdefault("timestamp", utcnow())
+        return await super().create(user_id, **fields)
+
+    async def for_customer(self, customer_id: str) -> list[CustomerJourneyEvent]:
+        query = (
+            select(CustomerJourneyEvent)
+            .where(CustomerJourneyEvent.customer_id == customer_id)
+            .order_by(CustomerJourneyEvent.timestamp, CustomerJourneyEvent.id)
+        )
+        return list(await crud.scalars(self.db, query))

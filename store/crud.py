@@ -1,0 +1,88 @@
+"""Small helpers the table repositories share: build rows, write them, fetch by id or list.
+
+They exist so every repository turns driver errors into domain errors the same way, and so a
+misspelt field name is refused instead of silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.base import Base
+from store.db import Database
+from store.errors import InvalidValue, NotFound, integrity_conflict
+
+M = TypeVar("M", bound=Base)
+
+
+def table_of(model: type[Base]) -> str:
+    return model.__table__.name  # type: ignore[attr-defined, no-any-return]
+
+
+def check_fields(model: type[Base], fields: dict[str, Any]) -> None:
+    """Refuse names that are not columns of `model` (naming the table and the field)."""
+    columns = model.__mapper__.column_attrs.keys()
+    for name, value in fields.items():
+        if name not in columns:
+            table = table_of(model)
+            raise InvalidValue(table, name, value, f"a column of {table}")
+
+
+def build(model: type[M], **fields: Any) -> M:
+    """A new, unsaved row; unknown fields and disallowed literals raise InvalidValue."""
+    check_fields(model, fields)
+    return model(**fields)
+
+
+@asynccontextmanager
+async def writing(db: Database, table: str) -> AsyncIterator[AsyncSession]:
+    """One transaction whose integrity errors (also at commit) leave as domain errors."""
+    try:
+        async with db.session() as session:
+            yield session
+    except IntegrityError as exc:
+        raise integrity_conflict(table, exc) from exc
+
+
+async def insert(db: Database, row: M) -> M:
+    """Store `row` in its own transaction and return it with defaults filled in."""
+    async with writing(db, table_of(type(row))) as session:
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def fetch(session: AsyncSession, model: type[M], row_id: str) -> M:
+    """The row with this id, or NotFound naming the table."""
+    row = await session.get(model, row_id)
+    if row is None:
+        raise NotFound(table_of(model), row_id)
+    return row
+
+
+async def get(db: Database, model: type[M], row_id: str) -> M:
+    async with db.session() as session:
+        return await fetch(session, model, row_id)
+
+
+async def scalars(db: Database, query: Select[tuple[M]]) -> Sequence[M]:
+    async with db.session() as session:
+        return list(await session.scalars(query))
+
+
+async def update(db: Database, model: type[M], row_id: str, **fields: Any) -> M:
+    """Set `fields` on an existing row; unknown fields raise InvalidValue, a missing row
+    NotFound."""
+    check_fields(model, fields)
+    async with writing(db, table_of(model)) as session:
+        row = await fetch(session, model, row_id)
+        for name, value in fields.items():
+            setattr(row, name, value)
+        await session.flush()
+    return row
