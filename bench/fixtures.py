@@ -83,12 +83,21 @@ async def create_user(db: Database, name: str = "Bench User") -> str:
     return user_id
 
 
-async def create_agents(db: Database, count: int, model: str | None, owner: str) -> list[str]:
+def unique_handles(count: int, stem: str = "bench") -> list[str]:
+    """Handles no other bench agent has (the handle index is unique across the table)."""
+    tail = new_id()[-8:].lower()
+    return [f"{stem}{index}_{tail}" for index in range(count)]
+
+
+async def create_agents(
+    db: Database, models: list[str | None], owner: str, handles: list[str] | None = None
+) -> list[str]:
+    """One agent per entry of `models` (a `provider:model` name each)."""
+    handles = handles or unique_handles(len(models))
     ids = []
     async with db.session() as session:
-        for index in range(count):
+        for index, (model, handle) in enumerate(zip(models, handles, strict=True)):
             agent_id = new_id()
-            handle = f"bench{index}_{agent_id[-8:].lower()}"
             session.add(
                 Agent(
                     id=agent_id,
@@ -109,12 +118,16 @@ async def create_room(
     *,
     agents: int = 1,
     model: str | None = None,
+    models: list[str | None] | None = None,
+    handles: list[str] | None = None,
     policy: dict[str, object] | None = None,
     user_id: str | None = None,
 ) -> Room:
-    """A conversation owned by a (new) user, with `agents` new agents as members."""
+    """A conversation owned by a (new) user, with new agents as members: `agents` of them on
+    `model`, or one per entry of `models`."""
     user_id = user_id or await create_user(db)
-    agent_ids = await create_agents(db, agents, model, user_id) if agents else []
+    models = models if models is not None else [model] * agents
+    agent_ids = await create_agents(db, models, user_id, handles) if models else []
     conversations = Conversations(db)
     conversation = await conversations.create(
         "Benchmark room",

@@ -53,7 +53,8 @@ def stats(samples: Sequence[float], *, rate: bool = False) -> Stats:
 
 @dataclass
 class Row:
-    """One system measured in one case. `ratio` compares it with the case's reference system."""
+    """One system measured in one case. `ratio` is its median over the median of the case's
+    reference row (the one a target compares against)."""
 
     scenario: str
     case: str
@@ -108,6 +109,7 @@ class ScenarioResult:
         for row in rows:
             if row.median is not None:
                 row.ratio = row.median / base.median
+        base.note = "; ".join(filter(None, ["reference", base.note]))
 
     def median(self, case: str, system: str) -> float | None:
         row = next((r for r in self.rows if r.case == case and r.system == system), None)

@@ -64,7 +64,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def selected(only: str) -> list[str]:
     if not only:
         return list(SCENARIOS)
-    wanted = [part.strip() for part in only.split(",") if part.strip()]
+    wanted = sorted(
+        {part.strip() for part in only.split(",") if part.strip()}, key=lambda w: (len(w), w)
+    )
     unknown = [w for w in wanted if w not in SCENARIOS]
     if unknown:
         raise SystemExit(f"--only: unknown scenario {unknown}; expected some of {list(SCENARIOS)}")

@@ -1,0 +1,100 @@
+"""Scenario 1, agent turn overhead: one human message to one agent, until the turn has ended.
+
+Ours goes the whole way in-process: the message stored, the agent's graph run, deltas and the
+final message published on the bus, the turn and the reply stored. The baselines do only the
+model call: a bare one-node LangGraph graph (nothing stored) and an AutoGen `RoundRobinGroupChat`
+of one `AssistantAgent` (`run` per turn, history kept in memory).
+"""
+
+from __future__ import annotations
+
+import time
+
+from bench.baselines import REPLY, autogen_team, bare_langgraph, fake_model, reset_autogen
+from bench.elevate import ElevateRoom, product_missing
+from bench.harness import OURS, Batch, Config, ScenarioResult, Target, compare, interleave
+
+TITLE = "Agent turn overhead: one message to one agent, until turn end"
+UNIT = "ms/turn"
+CASE = "one agent turn (in-process)"
+LANGGRAPH = "langgraph (bare graph)"
+AUTOGEN = "autogen RoundRobinGroupChat"
+PROMPT = "What should I write in the hook of my landing page?"
+
+
+def _timed_turns(turns: int, turn) -> Batch:
+    async def batch() -> list[float]:
+        samples = []
+        for _ in range(turns):
+            started = time.perf_counter()
+            await turn()
+            samples.append((time.perf_counter() - started) * 1000)
+        return samples
+
+    return batch
+
+
+def langgraph_batch(turns: int) -> Batch:
+    graph_turn = bare_langgraph(fake_model())
+
+    async def turn() -> None:
+        if await graph_turn(PROMPT) != REPLY:
+            raise AssertionError("the bare graph did not stream the whole reply")
+
+    return _timed_turns(turns, turn)
+
+
+def autogen_batch(turns: int) -> Batch:
+    team = autogen_team(agents=1, max_turns=1, replies=turns)
+    timed = _timed_turns(turns, lambda: team.run(task=PROMPT))
+
+    async def batch() -> list[float]:
+        await reset_autogen(team)
+        return await timed()
+
+    return batch
+
+
+def ours_batch(room: ElevateRoom, turns: int) -> Batch:
+    async def turn() -> None:
+        await room.turn(PROMPT)
+
+    return _timed_turns(turns, turn)
+
+
+async def run(config: Config) -> ScenarioResult:
+    result = ScenarioResult("1", TITLE)
+    turns, rounds = config.scale(50, 5), config.scale(12, 2)
+    batches: dict[str, Batch] = {}
+    missing = product_missing()
+    room = None
+    if missing is None:
+        room = await ElevateRoom.create("s1", config, agents=1)
+        batches[OURS] = ours_batch(room, turns)
+    batches[LANGGRAPH] = langgraph_batch(turns)
+    batches[AUTOGEN] = autogen_batch(turns)
+    try:
+        # One untimed round first: imports, graph compilation and caches warm up for everyone.
+        await interleave({name: _first(batch) for name, batch in batches.items()}, 1)
+        samples = await interleave(batches, rounds)
+    finally:
+        if room is not None:
+            await room.close()
+    if missing is not None:
+        result.missing(CASE, OURS, UNIT, missing)
+    for system, values in samples.items():
+        result.add(CASE, system, UNIT, values)
+    result.relate(CASE, AUTOGEN)
+    measured, met = compare(
+        result.median(CASE, OURS), result.median(CASE, AUTOGEN), lambda r: r <= 1.0
+    )
+    result.targets.append(Target("1", "per-turn cost at or below AutoGen's", measured, met))
+    return result
+
+
+def _first(batch: Batch) -> Batch:
+    async def warm() -> list[float]:
+        await batch()
+        return []
+
+    return warm
