@@ -150,7 +150,7 @@ class Tools:
                 .where(AgentTool.agent_id == agent_id)
                 .order_by(Tool.name)
             )
-            return [(tool, grant) for tool, grant in result.tuples()]
+            return [(tool, grant) for tool, grant in result.all()]
 
     # Tool calls ------------------------------------------------------------------------
 

@@ -35,12 +35,14 @@ async def remember(
             "group" (shared by this conversation's group) or "agent" (general knowledge).
         tags: Optional keywords that help find it again.
     """
-    agent_id = _required(ctx.agent_id, "an agent")
+    agent_id = _required(ctx.agent_id, "no agent is calling")
     user_id = group_id = None
     if scope == "user":
-        user_id = _required(ctx.user_id, "a user to remember it for")
+        user_id = _required(ctx.user_id, "there is no user to remember this for")
     elif scope == "group":
-        group_id = _required(ctx.group_id, "a group (this conversation has none)")
+        group_id = _required(
+            ctx.group_id, 'this conversation has no group; use scope "user" or "agent"'
+        )
     source = {
         "conversation_id": ctx.conversation_id,
         "message_seq": ctx.message_seq,
@@ -72,7 +74,7 @@ async def recall(
         query: What to look for, in a few words.
         limit: How many memories to return at most.
     """
-    agent_id = _required(ctx.agent_id, "an agent")
+    agent_id = _required(ctx.agent_id, "no agent is calling")
     found = await Memories(ctx.db).recall(
         agent_id, query, user_id=ctx.user_id, group_id=ctx.group_id, limit=limit
     )
@@ -90,7 +92,7 @@ def _public(memory: Memory) -> dict[str, Any]:
     }
 
 
-def _required(value: str | None, what: str) -> str:
+def _required(value: str | None, problem: str) -> str:
     if not value:
-        raise ToolError(f"this call has no {what}", code="missing_context")
+        raise ToolError(problem, code="missing_context")
     return value
