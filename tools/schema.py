@@ -74,7 +74,39 @@ def without(schema: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
         trimmed["required"] = [r for r in trimmed["required"] if r not in names]
         if not trimmed["required"]:
             del trimmed["required"]
+    _prune_defs(trimmed)
     return trimmed
+
+
+def _prune_defs(schema: dict[str, Any]) -> None:
+    """Drop `$defs` that nothing references any more, so the model sees no stray types."""
+    defs = schema.get("$defs")
+    if not defs:
+        return
+    used: set[str] = set()
+    pending = [{k: v for k, v in schema.items() if k != "$defs"}]
+    while pending:
+        node = pending.pop()
+        for ref in _refs(node):
+            name = ref.rsplit("/", 1)[-1]
+            if name not in used and name in defs:
+                used.add(name)
+                pending.append(defs[name])
+    schema["$defs"] = {k: v for k, v in defs.items() if k in used}
+    if not schema["$defs"]:
+        del schema["$defs"]
+
+
+def _refs(node: Any) -> Iterable[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
 
 
 def _injected_key(hint: Any) -> str | None:

@@ -20,6 +20,7 @@ from tools.registry import (
     load_tool_modules,
     registry,
 )
+from tools.schema import without
 
 
 class Unit(Enum):
@@ -185,3 +186,17 @@ def test_entry_points_bring_in_the_builtins(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("ELEVATE_TOOL_MODULES", raising=False)
     assert "tools.builtin" in load_entry_points()
     assert {"remember", "recall"} <= set(load_all().names())
+
+
+def test_hiding_arguments_keeps_only_the_types_still_used() -> None:
+    tools = ToolRegistry()
+
+    @tools.tool
+    def book(place: Place, unit: Unit, note: str) -> None:
+        """Book a trip."""
+
+    schema = tools.get("book").parameters
+    assert without(schema, ["unit"])["$defs"].keys() == {"Place"}
+    assert "$defs" not in without(schema, ["unit", "place"])
+    assert without(schema, ["unit", "place"])["required"] == ["note"]
+    assert schema["$defs"].keys() == {"Place", "Unit"}
