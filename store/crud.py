@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,9 +52,12 @@ async def writing(db: Database, table: str) -> AsyncIterator[AsyncSession]:
 
 async def insert(db: Database, row: M) -> M:
     """Store `row` in its own transaction and return it with defaults filled in."""
-    async with writing(db, table_of(type(row))) as session:
-        session.add(row)
-        await session.flush()
+    try:
+        async with writing(db, table_of(type(row))) as session:
+            session.add(row)
+            await session.flush()
+    except InvalidValue as error:
+        raise await _name_missing_reference(db, row, error) from error.__cause__
     return row
 
 
@@ -80,9 +83,31 @@ async def update(db: Database, model: type[M], row_id: str, **fields: Any) -> M:
     """Set `fields` on an existing row; unknown fields raise InvalidValue, a missing row
     NotFound."""
     check_fields(model, fields)
-    async with writing(db, table_of(model)) as session:
-        row = await fetch(session, model, row_id)
-        for name, value in fields.items():
-            setattr(row, name, value)
-        await session.flush()
+    try:
+        async with writing(db, table_of(model)) as session:
+            row = await fetch(session, model, row_id)
+            for name, value in fields.items():
+                setattr(row, name, value)
+            await session.flush()
+    except InvalidValue as error:
+        raise await _name_missing_reference(db, row, error) from error.__cause__
     return row
+
+
+async def _name_missing_reference(db: Database, row: Base, error: InvalidValue) -> InvalidValue:
+    """Name the column whose reference is missing (SQLite's message names no constraint)."""
+    if error.value is not None or "existing row" not in str(error):
+        return error
+    table = row.__table__  # type: ignore[attr-defined]
+    async with db.session() as session:
+        for column in table.columns:
+            value = getattr(row, column.key, None)
+            if value is None or not column.foreign_keys:
+                continue
+            target = next(iter(column.foreign_keys)).column
+            found = await session.scalar(select(target).where(target == value))
+            if found is None:
+                return InvalidValue(
+                    table.name, column.key, value, f"the id of an existing {target.table.name} row"
+                )
+    return error

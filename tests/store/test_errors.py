@@ -31,9 +31,11 @@ async def test_duplicate_unique_key_is_a_conflict(db: Database) -> None:
 async def test_missing_reference_is_invalid(db: Database) -> None:
     with pytest.raises(InvalidValue) as caught:
         await crud.insert(db, Group(name="Team", owner_id="no-such-user"))
-    assert caught.value.table == "groups"
     assert caught.value.code == "invalid_value"
-    assert "existing row" in str(caught.value)
+    assert (caught.value.table, caught.value.field) == ("groups", "owner_id")
+    assert str(caught.value) == (
+        "groups.owner_id: 'no-such-user' is not allowed; expected the id of an existing users row"
+    )
 
 
 async def test_missing_required_value_is_invalid_and_names_the_column(db: Database) -> None:
