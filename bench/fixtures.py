@@ -122,12 +122,14 @@ async def create_room(
     handles: list[str] | None = None,
     policy: dict[str, object] | None = None,
     user_id: str | None = None,
+    agent_ids: list[str] | None = None,
 ) -> Room:
-    """A conversation owned by a (new) user, with new agents as members: `agents` of them on
-    `model`, or one per entry of `models`."""
+    """A conversation owned by a (new) user, with agents as members: the given `agent_ids`, or
+    new ones (`agents` of them on `model`, or one per entry of `models`)."""
     user_id = user_id or await create_user(db)
     models = models if models is not None else [model] * agents
-    agent_ids = await create_agents(db, models, user_id, handles) if models else []
+    if agent_ids is None:
+        agent_ids = await create_agents(db, models, user_id, handles) if models else []
     conversations = Conversations(db)
     conversation = await conversations.create(
         "Benchmark room",

@@ -11,6 +11,7 @@ import math
 import statistics
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 OURS = "elevate"
@@ -25,7 +26,7 @@ class Config:
     quick: bool = False
     database_url: str | None = None
     redis_url: str | None = None
-    profile: bool = False
+    profile_dir: Path | None = None
 
     def scale(self, full: int, quick: int) -> int:
         return quick if self.quick else full

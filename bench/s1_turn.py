@@ -8,6 +8,7 @@ of one `AssistantAgent` (`run` per turn, history kept in memory).
 
 from __future__ import annotations
 
+import cProfile
 import time
 
 from bench.baselines import REPLY, autogen_team, bare_langgraph, fake_model, reset_autogen
@@ -55,11 +56,22 @@ def autogen_batch(turns: int) -> Batch:
     return batch
 
 
-def ours_batch(room: ElevateRoom, turns: int) -> Batch:
+def ours_batch(room: ElevateRoom, turns: int, profiler: cProfile.Profile | None) -> Batch:
     async def turn() -> None:
         await room.turn(PROMPT)
 
-    return _timed_turns(turns, turn)
+    timed = _timed_turns(turns, turn)
+    if profiler is None:
+        return timed
+
+    async def profiled() -> list[float]:
+        profiler.enable()
+        try:
+            return await timed()
+        finally:
+            profiler.disable()
+
+    return profiled
 
 
 async def run(config: Config) -> ScenarioResult:
@@ -68,9 +80,10 @@ async def run(config: Config) -> ScenarioResult:
     batches: dict[str, Batch] = {}
     missing = product_missing()
     room = None
+    profiler = cProfile.Profile() if config.profile_dir else None
     if missing is None:
         room = await ElevateRoom.create("s1", config, agents=1)
-        batches[OURS] = ours_batch(room, turns)
+        batches[OURS] = ours_batch(room, turns, profiler)
     batches[LANGGRAPH] = langgraph_batch(turns)
     batches[AUTOGEN] = autogen_batch(turns)
     try:
@@ -80,6 +93,8 @@ async def run(config: Config) -> ScenarioResult:
     finally:
         if room is not None:
             await room.close()
+    if profiler is not None and config.profile_dir is not None:
+        profiler.dump_stats(config.profile_dir / "s1_turns.prof")
     if missing is not None:
         result.missing(CASE, OURS, UNIT, missing)
     for system, values in samples.items():
