@@ -4,8 +4,10 @@
 
 const OUTBOX_KEY = "elevate.outbox";
 const RETRYABLE = /rate|too_fast|too_many|busy_retry|unavailable|internal/i;
+const TICK_MS = 5000;
 const PING_EVERY_MS = 25000;
 const SILENCE_LIMIT_MS = 70000;
+const RESEND_AFTER_MS = 10000;
 
 export class Socket {
   constructor(token, { url } = {}) {
@@ -17,11 +19,13 @@ export class Socket {
     this.handlers = new Map();
     this.subs = new Map(); // conversation_id -> () => after_seq
     this.outbox = new Map(); // client_msg_id -> send frame
+    this.sentAt = new Map(); // client_msg_id -> when it last went out
     this.attempt = 0;
     this.refSeq = 0;
     this.everReady = false;
     this.timers = { reconnect: null, ping: null };
     this.lastFrameAt = 0;
+    this.lastPingAt = 0;
     this.loadOutbox();
     this.onOnline = () => this.reconnectNow();
     window.addEventListener("online", this.onOnline);
@@ -72,9 +76,9 @@ export class Socket {
       if (this.ws !== ws) return;
       this.ws = null;
       clearInterval(this.timers.ping);
-      const wasReady = this.state === "ready";
       if (this.state === "closed") return;
-      if (!wasReady && [1008, 4001, 4003, 4401, 4403].includes(ev.code)) this.emit("auth-failed", ev);
+      // 4401: no valid token (also when it is revoked while the socket is open).
+      if (ev.code === 4401 || ev.code === 1008) this.emit("auth-failed", ev);
       this.setState("connecting");
       this.scheduleReconnect();
     };
@@ -143,6 +147,7 @@ export class Socket {
         break;
       case "ack":
         this.outbox.delete(frame.client_msg_id);
+        this.sentAt.delete(frame.client_msg_id);
         this.saveOutbox();
         break;
       case "error":
@@ -162,9 +167,9 @@ export class Socket {
     this.everReady = true;
     this.setState("ready");
     clearInterval(this.timers.ping);
-    this.timers.ping = setInterval(() => this.keepalive(), PING_EVERY_MS);
+    this.timers.ping = setInterval(() => this.keepalive(), TICK_MS);
     for (const [conversationId, afterSeq] of this.subs) this.sendSubscribe(conversationId, afterSeq);
-    for (const frameOut of this.outbox.values()) this.raw(frameOut);
+    for (const frameOut of this.outbox.values()) this.transmit(frameOut);
     if (resumed) this.emit("resumed", frame);
   }
 
@@ -179,7 +184,7 @@ export class Socket {
     const pending = this.outbox.get(clientMsgId);
     if (!pending) return;
     if (RETRYABLE.test(frame.code || "")) {
-      setTimeout(() => this.outbox.has(clientMsgId) && this.raw(pending), 1500);
+      setTimeout(() => this.outbox.has(clientMsgId) && this.transmit(pending), 1500);
       return;
     }
     this.outbox.delete(clientMsgId);
@@ -193,7 +198,22 @@ export class Socket {
       this.ws.close(4000, "silent");
       return;
     }
-    this.send({ type: "ping" });
+    const now = Date.now();
+    if (now - this.lastPingAt > PING_EVERY_MS) {
+      this.lastPingAt = now;
+      this.send({ type: "ping" });
+    }
+    // A send dropped without a ref'd answer (e.g. rate limited) would otherwise wait for a
+    // reconnect; resending is safe because the server dedupes by client_msg_id.
+    for (const [id, frameOut] of this.outbox) {
+      if (now - (this.sentAt.get(id) || 0) > RESEND_AFTER_MS) this.transmit(frameOut);
+    }
+  }
+
+  transmit(frame) {
+    if (this.state !== "ready") return false;
+    this.sentAt.set(frame.client_msg_id, Date.now());
+    return this.raw(frame);
   }
 
   sendSubscribe(conversationId, afterSeq) {
@@ -226,7 +246,7 @@ export class Socket {
     };
     this.outbox.set(clientMsgId, frame);
     this.saveOutbox();
-    if (this.state === "ready") this.raw(frame);
+    this.transmit(frame);
     return frame;
   }
 

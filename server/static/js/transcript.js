@@ -163,7 +163,8 @@ export class Transcript {
           const from = this.contiguous;
           const page = await api.messages(this.conversationId, from, PAGE);
           for (const m of page) this.addMessage(m);
-          if (page.length < PAGE || this.contiguous === from) break;
+          // Stop when the server has nothing newer or the hole cannot be filled (a page cap, a race).
+          if (!page.length || this.contiguous === from) break;
         }
       } catch (err) {
         console.warn("could not fill the transcript", err);

@@ -61,11 +61,12 @@ export async function mountAgentEditor(main, { id, navigate }) {
   });
   const error = errorBox();
   const saved = h("span", { class: "saved", role: "status" });
-  const submit = h("button", { type: "submit" }, isNew ? "Create agent" : "Save changes");
+  const submit = h("button", { type: "submit", disabled: agent.can_edit === false }, isNew ? "Create agent" : "Save changes");
   const heading = h("h1", { tabindex: "-1" }, isNew ? "New agent" : `Edit ${agent.name}`);
   const form = h("form", { class: "card wide agent-form" },
     heading,
     agent.version ? h("p", { class: "muted" }, `Version ${agent.version}. Edits apply from the next turn.`) : null,
+    agent.can_edit === false ? h("p", { class: "muted" }, "Only its creator or staff can edit this agent.") : null,
     fields,
     h("fieldset", {}, h("legend", {}, "May delegate to"),
       delegateBoxes.length ? h("ul", { class: "checklist" }, delegateBoxes) : h("p", { class: "muted" }, "No other agents.")),
@@ -78,7 +79,8 @@ export async function mountAgentEditor(main, { id, navigate }) {
     const body = {};
     for (const [key] of TEXT_FIELDS) {
       const value = controls[key].value.trim();
-      if (key === "handle" && !value && isNew) continue;
+      // An empty handle means "derive one from the name", which only creation supports.
+      if (key === "handle" && !value) continue;
       body[key] = value;
     }
     body.delegates_to = delegateBoxes.map((li) => li.querySelector("input")).filter((b) => b.checked).map((b) => b.value);

@@ -119,11 +119,13 @@ export async function mountRoom(main, { id, socket, me }) {
   }
 
   function removedFromRoom() {
+    if (textarea.disabled) return;
     textarea.disabled = true;
     sendButton.disabled = true;
     stop.hidden = true;
     errors.append(h("p", {}, "You are no longer a participant of this conversation."));
-    socket.unsubscribe(id);
+    // The server already dropped the subscription; only stop resubscribing after reconnects.
+    socket.subs.delete(id);
   }
 
   // ---- stop ------------------------------------------------------------------------------
@@ -208,6 +210,7 @@ export async function mountRoom(main, { id, socket, me }) {
     renderPeople();
   });
   on("participant.added", () => reloadParticipants());
+  on("unsubscribed", (f) => f.conversation_id === id && f.reason === "removed" && removedFromRoom());
   on("participant.removed", (f) => {
     if (f.conversation_id !== id) return;
     if (f.user_id && f.user_id === me.id) removedFromRoom();
