@@ -1,0 +1,154 @@
+"""People and their bearer tokens: argon2 password hashes, tokens stored only as SHA-256 hashes.
+
+A token is shown once, when it is issued; the database keeps its hash, an expiry and a revocation
+time, so a stolen database does not yield working tokens and logout takes effect at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from store.base import utcnow
+from store.db import Database
+from store.errors import Conflict, InvalidValue, NotFound, integrity_conflict
+from store.models import AuthSession, User
+
+_hasher = PasswordHasher()
+# Verifying against this keeps an unknown email as slow as a wrong password (no user probing).
+_DUMMY_HASH = _hasher.hash("elevate-dummy-password")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    cleaned = email.strip().lower()
+    if "@" not in cleaned or cleaned.startswith("@") or cleaned.endswith("@"):
+        raise InvalidValue("users", "email", email, "an email address")
+    return cleaned
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A freshly issued token (the only time its clear text exists) and its session row."""
+
+    token: str
+    session: AuthSession
+
+
+class Users:
+    """Repository of `users` and `auth_sessions`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, email: str, name: str, password: str, *, is_staff: bool = False) -> User:
+        """A user with an argon2 password hash; Conflict if the email is taken."""
+        email = normalise_email(email)
+        if not name.strip():
+            raise InvalidValue("users", "name", name, "a non-empty name")
+        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        try:
+            async with self.db.session() as session:
+                if await session.scalar(select(User.id).where(User.email == email)):
+                    raise Conflict("users", f"email {email!r} is already registered")
+                user = User(
+                    email=email, name=name.strip(), password_hash=password_hash, is_staff=is_staff
+                )
+                session.add(user)
+                await session.flush()
+            return user
+        except IntegrityError as exc:
+            raise integrity_conflict("users", exc) from exc
+
+    async def get(self, user_id: str) -> User:
+        async with self.db.session() as session:
+            user = await session.get(User, user_id)
+        if user is None:
+            raise NotFound("users", user_id)
+        return user
+
+    async def get_by_email(self, email: str) -> User | None:
+        async with self.db.session() as session:
+            return await session.scalar(select(User).where(User.email == email.strip().lower()))
+
+    async def many(self, user_ids: list[str]) -> list[User]:
+        if not user_ids:
+            return []
+        async with self.db.session() as session:
+            return list(await session.scalars(select(User).where(User.id.in_(user_ids))))
+
+    async def search(self, query: str, limit: int = 20) -> list[User]:
+        """Users whose name or email contains `query` (case-insensitive), by name."""
+        pattern = f"%{query.strip().lower()}%"
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(User)
+                .where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
+                .order_by(User.name)
+                .limit(max(1, min(limit, 100)))
+            )
+            return list(rows)
+
+    async def authenticate(self, email: str, password: str) -> User | None:
+        """The user if the password matches, else None (same cost either way)."""
+        try:
+            user = await self.get_by_email(normalise_email(email))
+        except InvalidValue:
+            user = None
+        stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+        try:
+            await asyncio.to_thread(_hasher.verify, stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return user if stored is not _DUMMY_HASH else None
+
+    async def issue_token(
+        self, user_id: str, ttl_seconds: int, *, user_agent: str | None = None
+    ) -> Issued:
+        """A new random bearer token for the user, valid for `ttl_seconds` unless revoked."""
+        token = secrets.token_urlsafe(32)
+        async with self.db.session() as session:
+            row = AuthSession(
+                user_id=user_id,
+                token_hash=hash_token(token),
+                expires_at=utcnow() + timedelta(seconds=ttl_seconds),
+                user_agent=(user_agent or "")[:400] or None,
+            )
+            session.add(row)
+            await session.flush()
+        return Issued(token, row)
+
+    async def user_for_token(self, token: str) -> User | None:
+        """The user a live (unexpired, unrevoked) token belongs to, or None."""
+        if not token:
+            return None
+        now = utcnow()
+        async with self.db.session() as session:
+            row = await session.scalar(
+                select(AuthSession).where(AuthSession.token_hash == hash_token(token))
+            )
+            if row is None or row.revoked_at is not None or row.expires_at <= now:
+                return None
+            return await session.get(User, row.user_id)
+
+    async def revoke_token(self, token: str) -> bool:
+        """Revoke a token (logout); True if it was live."""
+        async with self.db.session() as session:
+            row = await session.scalar(
+                select(AuthSession).where(AuthSession.token_hash == hash_token(token))
+            )
+            if row is None or row.revoked_at is not None:
+                return False
+            row.revoked_at = utcnow()
+            return True
