@@ -78,6 +78,7 @@ class ElevateRoom:
         from runtime.conversation import ConversationRuntime
         from runtime.locks import create_lock
         from runtime.settings import Settings
+        from tools.registry import registry
 
         url = await fresh_database(name, config, postgres=postgres)
         runtime_settings = Settings(database_url=url, redis_url=None, **(settings or {}))
@@ -86,8 +87,8 @@ class ElevateRoom:
         room = await create_room(
             db, agents=agents, model=model, models=models, handles=handles, policy=policy
         )
-        bus, lock = create_bus(None), create_lock(None)
-        runner = AgentRunner(db, runtime_settings)
+        bus, lock = create_bus(None, runtime_settings.send_queue_size), create_lock(None)
+        runner = AgentRunner(db, runtime_settings, registry)
         runtime = ConversationRuntime(db, runtime_settings, bus, lock, runner)
         await runtime.start()
         elevate = cls(db, runtime, bus, lock, room)
