@@ -28,7 +28,7 @@ class Stamp(BaseModel):
     tags: set[str]
 
 
-def make_registry(ran: list[dict[str, Any]]) -> ToolRegistry:
+def make_registry(ran: list[dict[str, Any]], started: asyncio.Event) -> ToolRegistry:
     tools = ToolRegistry()
 
     @tools.tool
@@ -40,6 +40,7 @@ def make_registry(ran: list[dict[str, Any]]) -> ToolRegistry:
     @tools.tool
     async def hang(release: bool = False) -> str:
         """Wait for something that never happens."""
+        started.set()
         await asyncio.Event().wait()
         return "unreachable"
 
@@ -84,9 +85,11 @@ def executor(
     world: World,
     ran: list[dict[str, Any]],
     grants: dict[str, GrantConfig],
+    started: asyncio.Event | None = None,
     **kwargs: Any,
 ) -> ToolExecutor:
-    return ToolExecutor(make_registry(ran), db, grants=grants, context=world.context(), **kwargs)
+    tools = make_registry(ran, started or asyncio.Event())
+    return ToolExecutor(tools, db, grants=grants, context=world.context(), **kwargs)
 
 
 async def test_fixed_arguments_win_and_are_hidden(
@@ -334,3 +337,17 @@ async def test_langchain_tools_route_through_the_executor(
     )
     failed = await lc_tool.ainvoke({**call, "id": "call-10", "args": {}})
     assert failed.status == "error" and "invalid_arguments" in failed.content
+
+
+async def test_cancelled_turn_closes_the_running_call(
+    db: Database, world: World, ran: list[dict[str, Any]]
+) -> None:
+    started = asyncio.Event()
+    run = executor(db, world, ran, {"hang": GrantConfig()}, started)
+    task = asyncio.create_task(run.call("hang", {}, "c1"))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    [row] = await Tools(db).calls_for_turn(world.turn_id)
+    assert (row.status, row.error) == ("error", "cancelled: the turn was cancelled")
