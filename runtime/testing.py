@@ -222,9 +222,17 @@ class EventRecorder:
 
     def __init__(self) -> None:
         self.frames: list[dict[str, Any]] = []
+        self._changed = asyncio.Event()
 
     async def __call__(self, frame: dict[str, Any]) -> None:
         self.frames.append(frame)
+        self._changed.set()
+
+    async def wait_for(self, kind: str, count: int = 1) -> None:
+        """Wait until `count` frames of type `kind` have arrived (no sleeping, no timing)."""
+        while len(self.of_type(kind)) < count:
+            self._changed.clear()
+            await self._changed.wait()
 
     def types(self) -> list[str]:
         return [f["type"] for f in self.frames]

@@ -1,0 +1,226 @@
+"""One agent turn: compile (cached), read the conversation, stream the graph, report usage.
+
+This is the interface the conversation runtime calls. It stores nothing in the transcript
+itself (the caller stores the final message and the turn row); it emits frames through the
+request's `emit`: `delta` for every text chunk, `tool.call` / `tool.result` around every tool
+call, and `tool.approval` (through the tool executor) when a call waits for a person.
+
+The returned `content` is exactly the emitted deltas joined, in order. A model error ends the
+turn as `failed` with what had streamed; cancellation propagates as `CancelledError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage
+
+from runtime.compiler import AgentCompiler, CompiledAgent, TextStream, TurnContext
+from runtime.errors import AgentDefinitionError, ModelError
+from runtime.history import History, Summarizer, build_history, extractive_summary
+from runtime.prompting import build_instructions
+from runtime.settings import Settings
+from store.agents import Agents
+from store.db import Database
+from store.tools import Tools
+from tools.approvals import ApprovalGate
+from tools.context import ToolContext
+from tools.executor import ToolExecutor
+from tools.registry import ToolRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AgentTurnRequest:
+    """What the conversation runtime asks for: one agent's turn in one conversation."""
+
+    conversation_id: str
+    turn_id: str
+    agent_id: str
+    user_id: str | None
+    group_id: str | None
+    emit: Callable[[dict[str, Any]], Awaitable[None]]
+    task: str | None = None
+    delegation_depth: int = 0
+    delegation_chain: tuple[str, ...] = ()
+    delegate: Callable[[str, str], Awaitable[str]] | None = None
+
+
+@dataclass
+class AgentTurnResult:
+    """How the turn ended; `content` equals the turn's deltas joined."""
+
+    content: str
+    status: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    error: str | None = None
+
+
+@dataclass
+class PreparedTurn:
+    """Everything a turn's graph run needs, loaded before it starts."""
+
+    history: History
+    messages: list[BaseMessage]
+    context: TurnContext
+
+
+class AgentRunner:
+    """Runs agent turns. One per process: it holds the compile cache and the approval gate."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        registry: ToolRegistry,
+        compiler: AgentCompiler | None = None,
+        checkpointer: Any = None,
+        *,
+        approvals: ApprovalGate | None = None,
+        summarizer: Summarizer = extractive_summary,
+    ) -> None:
+        self.db, self.settings, self.registry = db, settings, registry
+        self.compiler = compiler or AgentCompiler(db, settings, registry)
+        self.checkpointer = checkpointer
+        self.approvals = approvals or ApprovalGate(db)
+        self.summarizer = summarizer
+
+    async def run(self, request: AgentTurnRequest) -> AgentTurnResult:
+        """Run the turn to its end (see the module docstring for the contract)."""
+        try:
+            compiled = await self.compiler.compile(request.agent_id)
+        except AgentDefinitionError as exc:
+            return AgentTurnResult("", "failed", "", 0, 0, error=str(exc))
+        prepared = await self.prepare(request, compiled)
+        context = prepared.context
+        graph = compiled.graph(self.checkpointer)
+        state = {"messages": prepared.messages, "steps": 0, "input_tokens": 0, "output_tokens": 0}
+        try:
+            async for _ in graph.astream(
+                state,
+                self._config(request, compiled),
+                context=context,
+                stream_mode="updates",
+            ):
+                pass
+        except ModelError as exc:
+            return self._result(compiled, context, "failed", str(exc))
+        except Exception as exc:
+            log.exception("agent turn %s failed", request.turn_id)
+            return self._result(compiled, context, "failed", f"{type(exc).__name__}: {exc}")
+        return self._result(compiled, context, "completed")
+
+    async def resume(self, request: AgentTurnRequest) -> AgentTurnResult:
+        """Continue an interrupted turn from its last checkpoint (same `turn_id`).
+
+        The text streamed before the interruption is not replayed: the result's content is
+        the text streamed by this call.
+        """
+        if self.checkpointer is None:
+            raise RuntimeError("resuming a turn needs a checkpointer")
+        compiled = await self.compiler.compile(request.agent_id)
+        context = (await self.prepare(request, compiled)).context
+        graph = compiled.graph(self.checkpointer)
+        try:
+            async for _ in graph.astream(
+                None, self._config(request, compiled), context=context, stream_mode="updates"
+            ):
+                pass
+        except ModelError as exc:
+            return self._result(compiled, context, "failed", str(exc))
+        return self._result(compiled, context, "completed")
+
+    async def prepare(self, request: AgentTurnRequest, compiled: CompiledAgent) -> PreparedTurn:
+        """History, instructions, tool executor and run context for a turn."""
+        agents = Agents(self.db)
+        agent = await agents.get(request.agent_id)
+        delegates = list((await agents.get_many(d.id for d in compiled.delegates)).values())
+        history = await build_history(
+            self.db,
+            request.conversation_id,
+            request.agent_id,
+            self.settings.history_window,
+            summarizer=self.summarizer,
+        )
+        messages = list(history.messages)
+        if request.task:
+            messages.append(HumanMessage(await self._task_text(request)))
+        instructions = await build_instructions(
+            self.db,
+            agent,
+            conversation_id=request.conversation_id,
+            group_id=request.group_id,
+            user_id=request.user_id,
+            query=request.task or history.last_text,
+            delegates=delegates,
+            summary=history.summary,
+            memory_limit=self.settings.memory_recall_limit,
+        )
+        executor = ToolExecutor(
+            self.registry,
+            self.db,
+            grants=compiled.grants,
+            context=ToolContext(
+                user_id=request.user_id,
+                conversation_id=request.conversation_id,
+                agent_id=request.agent_id,
+                group_id=request.group_id,
+                turn_id=request.turn_id,
+                message_seq=history.last_seq or None,
+            ),
+            approvals=self.approvals,
+            emit=request.emit,
+            default_timeout=self.settings.tool_timeout_seconds,
+        )
+        context = TurnContext(
+            conversation_id=request.conversation_id,
+            turn_id=request.turn_id,
+            agent_id=request.agent_id,
+            emit=request.emit,
+            instructions=instructions,
+            executor=executor,
+            text=TextStream(request.emit, request.conversation_id, request.turn_id),
+            delegate=request.delegate,
+            record_call=Tools(self.db).record_call,
+        )
+        return PreparedTurn(history, messages, context)
+
+    async def _task_text(self, request: AgentTurnRequest) -> str:
+        caller = "another agent"
+        if request.delegation_chain:
+            found = await Agents(self.db).get_many([request.delegation_chain[-1]])
+            if found:
+                caller = f"@{next(iter(found.values())).handle}"
+        return (
+            f"Task handed to you by {caller} (answer it; your reply goes back to them):\n"
+            f"{request.task}"
+        )
+
+    def _config(self, request: AgentTurnRequest, compiled: CompiledAgent) -> dict[str, Any]:
+        return {
+            "configurable": {"thread_id": request.turn_id},
+            "recursion_limit": 2 * compiled.max_steps + 4,
+            "metadata": {
+                "conversation_id": request.conversation_id,
+                "agent_id": request.agent_id,
+            },
+        }
+
+    @staticmethod
+    def _result(
+        compiled: CompiledAgent, context: TurnContext, status: str, error: str | None = None
+    ) -> AgentTurnResult:
+        return AgentTurnResult(
+            content=context.text.content,
+            status=status,
+            model=compiled.model_name,
+            input_tokens=context.input_tokens,
+            output_tokens=context.output_tokens,
+            error=error,
+        )
