@@ -32,8 +32,9 @@ CONFIRM_TIMEOUT = 5.0
 class RedisBus(EventBus):
     """`EventBus` over Redis pub/sub: channel `<prefix><conversation id>`, JSON payloads.
 
-    Local subscribers get this process's events directly (so they keep flowing while Redis is
-    down); the copy that comes back from Redis is recognised by its origin and skipped.
+    This process's own events also reach its subscribers through Redis, so every process sees
+    one order: an event published after another process's event was published arrives after
+    it everywhere. Only while Redis is unreachable are events delivered locally, directly.
     """
 
     def __init__(
@@ -49,7 +50,7 @@ class RedisBus(EventBus):
         self.prefix = prefix
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
-        self.origin = uuid.uuid4().hex
+        self.process = uuid.uuid4().hex
         # One retry covers a pooled connection that died with a restarted server; more would
         # stall a turn while Redis is really down.
         self._redis = Redis.from_url(
@@ -60,7 +61,7 @@ class RedisBus(EventBus):
         self._listener = Redis.from_url(
             url, decode_responses=True, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2.0
         )
-        self._control = f"{prefix}__bus__:{self.origin}"
+        self._control = f"{prefix}__bus__:{self.process}"
         self._pubsub: PubSub | None = None
         self._lock = asyncio.Lock()
         self._confirmed: dict[str, asyncio.Event] = {}
@@ -97,12 +98,15 @@ class RedisBus(EventBus):
         await self._listener.aclose()
 
     async def publish(self, channel: str, event: Event) -> None:
-        self._deliver_local(channel, event)
-        payload = json.dumps({"origin": self.origin, "event": event}, default=str)
+        # Without a listening connection Redis would not hand the event back to this process.
+        local = not self.connected
         try:
-            await self._redis.publish(self.prefix + channel, payload)
+            await self._redis.publish(self.prefix + channel, json.dumps(event, default=str))
         except (RedisError, OSError) as error:
             logger.warning("event on %s not published to Redis: %s", channel, error)
+            local = True
+        if local:
+            self._deliver_local(channel, event)
 
     async def subscribe(self, channel: str) -> Subscription:
         await self.start()
@@ -193,12 +197,13 @@ class RedisBus(EventBus):
         if kind != "message" or not name.startswith(self.prefix):
             return
         try:
-            envelope = json.loads(message["data"])
+            event = json.loads(message["data"])
         except ValueError:
+            event = None
+        if not isinstance(event, dict):
             logger.warning("ignored a malformed event on %s", name)
             return
-        if envelope.get("origin") != self.origin:
-            self._deliver_local(name.removeprefix(self.prefix), envelope["event"])
+        self._deliver_local(name.removeprefix(self.prefix), event)
 
     async def _drop_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None

@@ -99,6 +99,17 @@ async def test_events_stay_on_their_channel(buses: tuple[EventBus, EventBus]) ->
     assert await take(subscription, 1) == [{"type": "delta", "text": "for you"}]
 
 
+async def test_every_process_sees_one_order(buses: tuple[EventBus, EventBus]) -> None:
+    first, second = buses
+    name = channel()
+    near, far = await first.subscribe(name), await second.subscribe(name)
+    for n in range(0, 40, 2):
+        await first.publish(name, {"type": "delta", "n": n})
+        await second.publish(name, {"type": "delta", "n": n + 1})
+    for subscription in (near, far):
+        assert [event["n"] for event in await take(subscription, 40)] == list(range(40))
+
+
 async def test_unsubscribe_ends_the_subscription(buses: tuple[EventBus, EventBus]) -> None:
     publisher, listener = buses
     name = channel()
@@ -162,6 +173,7 @@ async def test_redis_bus_ignores_foreign_payloads(require_redis: str) -> None:
         name = channel()
         subscription = await bus.subscribe(name)
         await client.publish(bus.prefix + name, "not json")
+        await client.publish(bus.prefix + name, "[1, 2]")
         await bus.publish(name, {"type": "delta", "n": 1})
         other = RedisBus(require_redis)
         await other.publish(name, {"type": "delta", "n": 2})
