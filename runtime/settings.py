@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_delegation_depth: int = 3
     turn_timeout_seconds: float = 120.0
     tool_timeout_seconds: float = 30.0
+    tool_modules: str = Field("", description="comma-separated modules that register tools")
+    approval_timeout_seconds: float = 300.0
+    max_tool_result_chars: int = 8000
     history_window: int = 40
     memory_recall_limit: int = 5
 
