@@ -1,0 +1,732 @@
+"""The conversation runtime the server talks to: store a message, then let agents answer.
+
+Per conversation, one worker task in this process runs triggers (a human message, or several
+coalesced) one after another, each under the conversation's `TurnLock` lease, so at most one turn
+runs per conversation across processes. Every agent reply is stored before it is announced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from runtime.agent_turn import AgentRunner, AgentTurnRequest
+from runtime.bus import EventBus, Subscription
+from runtime.delegation import Delegation
+from runtime.errors import DelegationRefused, ElevateRuntimeError, TurnTimeout
+from runtime.events import event
+from runtime.locks import Lease, LeaseLost, TurnLock
+from runtime.policy import ConversationPolicy, InvalidPolicy, MidTurn
+from runtime.roster import Candidate, Roster, candidate, load_roster
+from runtime.router import SpeakerRouter
+from runtime.settings import Settings
+from runtime.turn_registry import TurnRegistry
+from runtime.wire import message_to_wire
+from store.conversations import Conversations, NewParticipant
+from store.db import Database
+from store.enums import MessageKind, MessageStatus, Role, TurnStatus
+from store.errors import NotFound
+from store.ids import new_id
+from store.messages import Messages
+from store.models import Agent, Conversation, ConversationMessage, ConversationParticipant, User
+from store.turns import Turns
+
+log = logging.getLogger(__name__)
+
+CONTROL_CHANNEL = "elevate:runtime-control"
+MESSAGE_STATUS = {
+    TurnStatus.COMPLETED: MessageStatus.COMPLETE,
+    TurnStatus.CANCELLED: MessageStatus.CANCELLED,
+    TurnStatus.FAILED: MessageStatus.FAILED,
+}
+
+
+class Busy(ElevateRuntimeError):
+    """The conversation's policy rejects messages while agents are replying."""
+
+    code = "turn_in_progress"
+
+    def __init__(self, conversation_id: str) -> None:
+        self.conversation_id = conversation_id
+        super().__init__(
+            f"conversation {conversation_id} is busy: an agent is replying and this "
+            "conversation rejects messages until it is done"
+        )
+
+
+class LeaseLostError(ElevateRuntimeError):
+    """Another process took the conversation over; this one stops writing."""
+
+    code = "lease_lost"
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """A stored message as clients see it; `created` is False for an idempotent retry."""
+
+    message: dict[str, Any]
+    seq: int
+    created: bool
+
+
+@dataclass
+class Trigger:
+    """What agents answer: one human message, or several coalesced while a turn ran."""
+
+    seq: int
+    user_id: str | None
+    texts: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.texts)
+
+    def absorb(self, later: Trigger) -> None:
+        self.seq = later.seq
+        self.user_id = later.user_id
+        self.texts.extend(later.texts)
+
+
+@dataclass
+class Budget:
+    """The loop guard of one trigger: agent turns left, delegated ones included."""
+
+    limit: int
+    used: int = 0
+
+    def take(self) -> bool:
+        if self.used >= self.limit:
+            return False
+        self.used += 1
+        return True
+
+
+@dataclass
+class TriggerRun:
+    """State shared by the turns of one trigger."""
+
+    conversation: Conversation
+    trigger: Trigger
+    lease: Lease
+    budget: Budget
+    roster: Roster
+    lease_lost: bool = False
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    turn_id: str
+    status: str
+    content: str
+    message_seq: int | None
+    error: str | None = None
+
+
+@dataclass
+class Room:
+    """This process's view of one conversation: queued triggers and the worker running them."""
+
+    pending: deque[Trigger] = field(default_factory=deque)
+    worker: asyncio.Task[None] | None = None
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None or bool(self.pending)
+
+
+class ConversationRuntime:
+    """Stores messages, routes them to agents and runs agent turns, one at a time per room."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        bus: EventBus,
+        lock: TurnLock,
+        runner: AgentRunner,
+        process_id: str | None = None,
+        *,
+        router: SpeakerRouter | None = None,
+    ) -> None:
+        self.db, self.settings, self.bus, self.lock, self.runner = db, settings, bus, lock, runner
+        self.process_id = process_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
+        self.router = router or SpeakerRouter(settings)
+        self.messages = Messages(db)
+        self.conversations = Conversations(db)
+        self.turns = Turns(db)
+        self.registry = TurnRegistry()
+        self._rooms: dict[str, Room] = {}
+        self._control: Subscription | None = None
+        self._control_task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def start(self) -> None:
+        """Listen for cancels sent by other processes (a user's socket may live elsewhere)."""
+        self._closed = False
+        self._control = await self.bus.subscribe(CONTROL_CHANNEL)
+        self._control_task = asyncio.create_task(self._listen_control(self._control))
+
+    async def close(self) -> None:
+        """Cancel running turns (their partial replies are stored as cancelled) and stop."""
+        self._closed = True
+        workers = [room.worker for room in self._rooms.values() if room.worker is not None]
+        for room in self._rooms.values():
+            room.pending.clear()
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        if self._control is not None:
+            await self.bus.unsubscribe(self._control)
+            self._control = None
+        if self._control_task is not None:
+            self._control_task.cancel()
+            await asyncio.gather(self._control_task, return_exceptions=True)
+            self._control_task = None
+
+    # Posting.
+
+    async def post_user_message(
+        self,
+        conversation_id: str,
+        user_id: str,
+        content: str,
+        *,
+        client_msg_id: str | None = None,
+        attachments: list[Any] | None = None,
+    ) -> PostResult:
+        """Store a human message, announce it, and schedule the agents' answer."""
+        conversation = await self.conversations.get(conversation_id)
+        policy = ConversationPolicy.from_config(conversation.policy)
+        participant, name = await self._user_participant(conversation_id, user_id)
+        if policy.mid_turn == MidTurn.REJECT:
+            retry = await self._already_sent(conversation_id, participant.id, client_msg_id)
+            if retry is not None:
+                return self._result(retry, participant, name, created=False)
+            if await self._busy(conversation_id):
+                raise Busy(conversation_id)
+        appended = await self.messages.append(
+            conversation_id,
+            content,
+            author_participant_id=participant.id,
+            client_msg_id=client_msg_id,
+            attachments=attachments or None,
+            created_by=user_id,
+        )
+        result = self._result(appended.message, participant, name, created=appended.created)
+        if not appended.created:
+            return result
+        await self._publish_message(conversation_id, result)
+        trigger = Trigger(appended.message.seq, user_id, [content])
+        await self._schedule(conversation_id, trigger, policy)
+        return result
+
+    async def post_system_message(
+        self, conversation_id: str, content: str, meta: dict[str, Any] | None = None
+    ) -> PostResult:
+        """Store and announce a system note (no author; triggers no agent)."""
+        appended = await self.messages.append(
+            conversation_id,
+            content,
+            author_participant_id=None,
+            kind=MessageKind.SYSTEM,
+            type="system",
+            meta=meta or {},
+        )
+        result = self._result(appended.message, None, None, created=True)
+        await self._publish_message(conversation_id, result)
+        return result
+
+    # Cancelling and waiting.
+
+    async def cancel(self, conversation_id: str, user_id: str, turn_id: str | None = None) -> bool:
+        """Cancel the running turn (only `turn_id`, if given), here or in another process.
+
+        Queued triggers still run afterwards. True if a running turn was found.
+        """
+        reason = {"by": user_id, "reason": "cancel"}
+        if self.registry.cancel(conversation_id, turn_id, reason=reason):
+            return True
+        return await self._cancel_remote(conversation_id, turn_id, reason)
+
+    async def wait_idle(
+        self,
+        conversation_id: str,
+        timeout: float = 10.0,  # noqa: ASYNC109 (part of the server's contract)
+    ) -> None:
+        """Return once this process has nothing queued or running for the conversation."""
+        room = self._rooms.get(conversation_id)
+        if room is None or not room.busy:
+            return
+        await asyncio.wait_for(room.idle.wait(), timeout)
+
+    # Scheduling.
+
+    async def _schedule(
+        self, conversation_id: str, trigger: Trigger, policy: ConversationPolicy
+    ) -> None:
+        room = self._rooms.setdefault(conversation_id, Room())
+        if policy.mid_turn == MidTurn.COALESCE and room.pending:
+            room.pending[-1].absorb(trigger)
+        else:
+            room.pending.append(trigger)
+        if policy.mid_turn == MidTurn.INTERRUPT:
+            reason = {"by": trigger.user_id, "reason": "interrupt", "seq": trigger.seq}
+            if not self.registry.cancel(conversation_id, reason=reason):
+                await self._cancel_remote(conversation_id, None, reason)
+        if room.worker is None and not self._closed:
+            room.idle.clear()
+            room.worker = asyncio.create_task(self._work(conversation_id, room))
+
+    async def _busy(self, conversation_id: str) -> bool:
+        room = self._rooms.get(conversation_id)
+        if room is not None and room.busy:
+            return True
+        # Probing the lease tells whether a turn runs in another process.
+        lease = await self.lock.try_acquire(conversation_id, self.process_id, 1.0)
+        if lease is None:
+            return True
+        await self.lock.release(lease)
+        return False
+
+    async def _work(self, conversation_id: str, room: Room) -> None:
+        try:
+            while room.pending and not self._closed:
+                lease = await self.lock.acquire(
+                    conversation_id, self.process_id, self.settings.lease_seconds
+                )
+                renewer = asyncio.create_task(self._renew(lease))
+                try:
+                    await self.turns.fail_stale(conversation_id)
+                    if room.pending:
+                        await self._run_trigger(conversation_id, room.pending.popleft(), lease)
+                except LeaseLostError:
+                    log.warning("lost the lease on %s; another process took over", conversation_id)
+                except Exception:
+                    log.exception("trigger failed in conversation %s", conversation_id)
+                finally:
+                    renewer.cancel()
+                    await asyncio.gather(renewer, return_exceptions=True)
+                    with contextlib.suppress(Exception):
+                        await self.lock.release(lease)
+        finally:
+            room.worker = None
+            room.idle.set()
+
+    async def _renew(self, lease: Lease) -> None:
+        ttl = self.settings.lease_seconds
+        while True:
+            await asyncio.sleep(ttl / 3)
+            try:
+                await self.lock.renew(lease, ttl)
+            except LeaseLost:
+                log.warning("lease on %s lost while a turn ran", lease.key)
+                return
+            except Exception:
+                log.exception("renewing the lease on %s failed; retrying", lease.key)
+
+    # Running a trigger.
+
+    async def _run_trigger(self, conversation_id: str, trigger: Trigger, lease: Lease) -> None:
+        conversation = await self.conversations.get(conversation_id)
+        policy = self._policy(conversation)
+        roster = await load_roster(self.db, conversation_id)
+        last_agent = await self._last_agent_speaker(conversation_id, roster)
+        speakers = await self.router.first_speakers(
+            roster, policy, trigger.text, last_agent_id=last_agent
+        )
+        run = TriggerRun(
+            conversation, trigger, lease, Budget(policy.agent_turn_limit(self.settings)), roster
+        )
+        queue = deque(speakers)
+        while queue:
+            if not run.budget.take():
+                await self._loop_guard(conversation_id, run.budget, list(queue))
+                return
+            speaker = queue.popleft()
+            outcome = await self._agent_turn(run, speaker)
+            if run.lease_lost:
+                raise LeaseLostError(f"lease on {conversation_id} lost")
+            if outcome.status == TurnStatus.CANCELLED:
+                return
+            if outcome.status != TurnStatus.COMPLETED:
+                continue
+            run.roster = await load_roster(self.db, conversation_id)
+            for agent in self.router.mentioned(
+                run.roster, outcome.content, exclude_agent_id=speaker.agent_id
+            ):
+                if agent not in queue:
+                    queue.append(agent)
+
+    def _policy(self, conversation: Conversation) -> ConversationPolicy:
+        try:
+            return ConversationPolicy.from_config(conversation.policy)
+        except InvalidPolicy:
+            # Stored before validation existed: answer with the defaults rather than not at all.
+            log.exception("conversation %s has an invalid stored policy", conversation.id)
+            return ConversationPolicy()
+
+    async def _loop_guard(
+        self, conversation_id: str, budget: Budget, waiting: list[Candidate]
+    ) -> None:
+        handles = ", ".join(f"@{agent.handle}" for agent in waiting)
+        await self.post_system_message(
+            conversation_id,
+            f"Stopped after {budget.used} agent turns for one message (the limit, "
+            f"max_agent_turns, is {budget.limit}). Not run: {handles}. "
+            "Mention an agent to continue.",
+            meta={
+                "loop_guard": {
+                    "max_agent_turns": budget.limit,
+                    "agent_turns": budget.used,
+                    "not_run": [agent.handle for agent in waiting],
+                }
+            },
+        )
+
+    async def _last_agent_speaker(self, conversation_id: str, roster: Roster) -> str | None:
+        for message in reversed(await self.messages.latest(conversation_id, 100)):
+            author = roster.by_participant_id(message.author_participant_id or "")
+            if author is not None:
+                return author.agent_id
+        return None
+
+    # One agent turn.
+
+    async def _agent_turn(
+        self,
+        run: TriggerRun,
+        speaker: Candidate,
+        *,
+        parent: Delegation | None = None,
+        task: str | None = None,
+    ) -> TurnOutcome:
+        conversation_id = run.conversation.id
+        parent_turn_id = parent.turn_id if parent is not None else None
+        turn = await self.turns.start(
+            conversation_id,
+            speaker.agent_id,
+            trigger_seq=run.trigger.seq,
+            parent_turn_id=parent_turn_id,
+            fencing_token=run.lease.token,
+            model=speaker.model,
+        )
+        agent = {"id": speaker.agent_id, "name": speaker.name, "handle": speaker.handle}
+        await self.bus.publish(
+            conversation_id,
+            event(
+                "turn.start",
+                conversation_id,
+                turn_id=turn.id,
+                agent=agent,
+                parent_turn_id=parent_turn_id,
+            ),
+        )
+        deltas: list[str] = []
+
+        async def emit(frame: dict[str, Any]) -> None:
+            frame = {**frame, "conversation_id": conversation_id, "turn_id": turn.id}
+            if frame.get("type") == "delta":
+                deltas.append(str(frame.get("text", "")))
+            await self.bus.publish(conversation_id, frame)
+
+        delegation = Delegation(
+            self.db,
+            self.settings,
+            conversation_id,
+            turn.id,
+            speaker,
+            depth=parent.child_depth if parent is not None else 0,
+            chain=parent.child_chain if parent is not None else (),
+            run_nested=lambda target, text, caller: self._delegated_turn(run, target, text, caller),
+        )
+        request = AgentTurnRequest(
+            conversation_id=conversation_id,
+            turn_id=turn.id,
+            agent_id=speaker.agent_id,
+            user_id=run.trigger.user_id,
+            group_id=run.conversation.group_id,
+            emit=emit,
+            task=task,
+            delegation_depth=delegation.depth,
+            delegation_chain=delegation.chain,
+            delegate=delegation,
+        )
+        runner_task = asyncio.create_task(self.runner.run(request))
+        running = self.registry.add(conversation_id, turn.id, runner_task, parent_turn_id)
+        finish = TurnFinish(run, turn.id, speaker, parent_turn_id, deltas)
+        try:
+            done, _ = await asyncio.wait({runner_task}, timeout=self.settings.turn_timeout_seconds)
+        except asyncio.CancelledError:
+            # This process is closing, or the turn that delegated to this one was cancelled.
+            runner_task.cancel()
+            await asyncio.gather(runner_task, return_exceptions=True)
+            await self._conclude(finish.cancelled(running.cancelled_by or {"reason": "shutdown"}))
+            raise
+        finally:
+            self.registry.remove(conversation_id, turn.id)
+        if not done:
+            runner_task.cancel()
+            await asyncio.gather(runner_task, return_exceptions=True)
+            error = TurnTimeout(
+                f"turn timed out after {self.settings.turn_timeout_seconds:g} s",
+                conversation_id=conversation_id,
+                turn_id=turn.id,
+                agent_id=speaker.agent_id,
+            )
+            return await self._conclude(finish.failed(error))
+        if runner_task.cancelled():
+            return await self._conclude(finish.cancelled(running.cancelled_by or {}))
+        exc = runner_task.exception()
+        if exc is not None:
+            log.warning("turn %s of @%s failed", turn.id, speaker.handle, exc_info=exc)
+            return await self._conclude(finish.failed(exc))
+        return await self._conclude(finish.result(runner_task.result()))
+
+    async def _delegated_turn(
+        self, run: TriggerRun, target: Agent, task: str, caller: Delegation
+    ) -> str:
+        if not run.budget.take():
+            raise caller.refused(
+                f"this message already used its {run.budget.limit} agent turns (max_agent_turns)",
+                target,
+            )
+        speaker = await self._ensure_participant(run, target)
+        outcome = await self._agent_turn(run, speaker, parent=caller, task=task)
+        if outcome.status == TurnStatus.COMPLETED:
+            return outcome.content
+        raise DelegationRefused(
+            f"@{speaker.handle} did not finish ({outcome.status}): {outcome.error or ''}".strip(),
+            conversation_id=run.conversation.id,
+            turn_id=outcome.turn_id,
+            agent_id=speaker.agent_id,
+        )
+
+    async def _ensure_participant(self, run: TriggerRun, agent: Agent) -> Candidate:
+        """A delegate that is not in the conversation joins as an observer: its reply shows in
+        the transcript under its own name, but routing never picks it on its own."""
+        existing = run.roster.by_agent_id(agent.id)
+        if existing is not None:
+            return existing
+        conversation_id = run.conversation.id
+        participant = await self.conversations.add_participant(
+            conversation_id, NewParticipant(agent_id=agent.id, role=Role.OBSERVER.value)
+        )
+        await self.bus.publish(
+            conversation_id,
+            event(
+                "participant.added",
+                conversation_id,
+                participant_id=participant.id,
+                agent_id=agent.id,
+                role=participant.role,
+            ),
+        )
+        run.roster = await load_roster(self.db, conversation_id)
+        return run.roster.by_agent_id(agent.id) or candidate(agent, participant)
+
+    async def _conclude(self, done: FinishedTurn) -> TurnOutcome:
+        """Store the reply (fenced by the lease), end the turn, then announce both."""
+        run, conversation_id = done.run, done.run.conversation.id
+        if not await self.lock.is_current(run.lease):
+            run.lease_lost = True
+            error = "the conversation's lease was lost; the reply was not stored"
+            await self.turns.finish(done.turn_id, TurnStatus.FAILED, usage=done.usage, error=error)
+            await self._publish_turn_end(conversation_id, done, None, TurnStatus.FAILED, error)
+            return TurnOutcome(done.turn_id, TurnStatus.FAILED, done.content, None, error)
+        appended = await self.messages.append(
+            conversation_id,
+            done.content,
+            author_participant_id=done.speaker.participant_id,
+            turn_id=done.turn_id,
+            status=MESSAGE_STATUS[TurnStatus(done.status)],
+            meta=done.meta(),
+        )
+        message = appended.message
+        await self.turns.finish(
+            done.turn_id,
+            done.status,
+            message_seq=message.seq,
+            usage=done.usage,
+            error=done.error,
+            model=done.model,
+        )
+        author = await self._participant(done.speaker.participant_id)
+        result = self._result(message, author, done.speaker.name, created=True)
+        await self._publish_message(conversation_id, result)
+        await self._publish_turn_end(conversation_id, done, message.seq, done.status, done.error)
+        return TurnOutcome(done.turn_id, done.status, done.content, message.seq, done.error)
+
+    async def _publish_turn_end(
+        self,
+        conversation_id: str,
+        done: FinishedTurn,
+        message_seq: int | None,
+        status: str,
+        error: str | None,
+    ) -> None:
+        fields: dict[str, Any] = {
+            "turn_id": done.turn_id,
+            "status": status,
+            "message_seq": message_seq,
+            "usage": done.usage,
+            "parent_turn_id": done.parent_turn_id,
+        }
+        if error:
+            fields["error"] = error
+        await self.bus.publish(conversation_id, event("turn.end", conversation_id, **fields))
+
+    # Cross-process cancel.
+
+    async def _cancel_remote(
+        self, conversation_id: str, turn_id: str | None, reason: dict[str, Any]
+    ) -> bool:
+        running = await self.turns.running(conversation_id)
+        targets = [
+            t.id for t in running if (t.id == turn_id if turn_id else t.parent_turn_id is None)
+        ]
+        if not targets:
+            return False
+        await self.bus.publish(
+            CONTROL_CHANNEL,
+            {
+                "type": "cancel",
+                "origin": self.process_id,
+                "conversation_id": conversation_id,
+                "turn_ids": targets,
+                "reason": reason,
+            },
+        )
+        return True
+
+    async def _listen_control(self, subscription: Subscription) -> None:
+        async for frame in subscription:
+            if frame.get("type") != "cancel" or frame.get("origin") == self.process_id:
+                continue
+            for turn_id in frame.get("turn_ids", ()):
+                self.registry.cancel(
+                    str(frame.get("conversation_id")), turn_id, reason=frame.get("reason") or {}
+                )
+
+    # Small helpers.
+
+    async def _user_participant(
+        self, conversation_id: str, user_id: str
+    ) -> tuple[ConversationParticipant, str | None]:
+        """The user's participant row; a group member posting for the first time gets one."""
+        participant = await self.conversations.participant_for_user(conversation_id, user_id)
+        if participant is None:
+            role = await self.conversations.access(conversation_id, user_id)
+            if role is None:
+                raise NotFound("conversation_participants", user_id, "user_id")
+            participant = await self.conversations.add_participant(
+                conversation_id, NewParticipant(user_id=user_id, role=role)
+            )
+        async with self.db.session() as session:
+            name = await session.scalar(select(User.name).where(User.id == user_id))
+        return participant, name
+
+    async def _already_sent(
+        self, conversation_id: str, participant_id: str, client_msg_id: str | None
+    ) -> ConversationMessage | None:
+        if client_msg_id is None:
+            return None
+        async with self.db.session() as session:
+            return await session.scalar(
+                select(ConversationMessage).where(
+                    ConversationMessage.conversation_id == conversation_id,
+                    ConversationMessage.author_participant_id == participant_id,
+                    ConversationMessage.client_msg_id == client_msg_id,
+                )
+            )
+
+    async def _participant(self, participant_id: str) -> ConversationParticipant | None:
+        async with self.db.session() as session:
+            return await session.get(ConversationParticipant, participant_id)
+
+    @staticmethod
+    def _result(
+        message: ConversationMessage,
+        author: ConversationParticipant | None,
+        name: str | None,
+        *,
+        created: bool,
+    ) -> PostResult:
+        return PostResult(message_to_wire(message, author, name), message.seq, created)
+
+    async def _publish_message(self, conversation_id: str, result: PostResult) -> None:
+        await self.bus.publish(
+            conversation_id,
+            event("message", conversation_id, seq=result.seq, message=result.message),
+        )
+
+
+@dataclass
+class FinishedTurn:
+    """How a turn ended, before it is stored."""
+
+    run: TriggerRun
+    turn_id: str
+    speaker: Candidate
+    parent_turn_id: str | None
+    status: str
+    content: str
+    model: str | None = None
+    usage: dict[str, int] = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0})
+    error: str | None = None
+    cancelled_by: dict[str, Any] | None = None
+
+    def meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {"model": self.model, "usage": self.usage}
+        if self.parent_turn_id:
+            meta["parent_turn_id"] = self.parent_turn_id
+        if self.error:
+            meta["error"] = self.error
+        if self.status == TurnStatus.CANCELLED:
+            meta["cancelled"] = {**(self.cancelled_by or {}), "partial": True}
+            meta["empty"] = not self.content
+        return meta
+
+
+@dataclass
+class TurnFinish:
+    """Builds the `FinishedTurn` for each way a runner task can end."""
+
+    run: TriggerRun
+    turn_id: str
+    speaker: Candidate
+    parent_turn_id: str | None
+    deltas: list[str]
+
+    def _finished(self, status: str, content: str | None = None, **fields: Any) -> FinishedTurn:
+        return FinishedTurn(
+            self.run,
+            self.turn_id,
+            self.speaker,
+            self.parent_turn_id,
+            status,
+            "".join(self.deltas) if content is None else content,
+            model=fields.pop("model", self.speaker.model),
+            **fields,
+        )
+
+    def cancelled(self, by: dict[str, Any]) -> FinishedTurn:
+        return self._finished(TurnStatus.CANCELLED, cancelled_by=by)
+
+    def failed(self, exc: BaseException) -> FinishedTurn:
+        return self._finished(TurnStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+
+    def result(self, result: Any) -> FinishedTurn:
+        usage = {"input_tokens": result.input_tokens, "output_tokens": result.output_tokens}
+        status = TurnStatus.COMPLETED if result.status == "completed" else TurnStatus.FAILED
+        return self._finished(
+            status, result.content, model=result.model, usage=usage, error=result.error
+        )
