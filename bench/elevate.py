@@ -14,6 +14,8 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import event
+
 from bench.baselines import REPLY
 from bench.fixtures import Room, create_room, fresh_postgres, fresh_sqlite, is_postgres
 from bench.harness import Config
@@ -118,6 +120,16 @@ class ElevateRoom:
             raise AssertionError(f"no turn ended in {room.conversation_id}: {listener.last}")
         return listener.turns_ended - ended
 
+    async def count_sql(self, turns: int, text: str) -> tuple[float, float]:
+        """Transactions and SQL statements per turn, over `turns` more turns (untimed)."""
+        counter = SqlCounter(self.db)
+        try:
+            for _ in range(turns):
+                await self.turn(text)
+        finally:
+            counter.stop()
+        return counter.transactions / turns, counter.statements / turns
+
     async def close(self) -> None:
         for listener in self.listeners:
             await listener.stop(self.bus)
@@ -162,3 +174,26 @@ class Listener:
         await bus.unsubscribe(self.subscription)
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
+
+
+class SqlCounter:
+    """Counts transactions and statements on a database's engine while it is attached."""
+
+    def __init__(self, db: Database) -> None:
+        self.engine = db.engine.sync_engine
+        self.transactions = 0
+        self.statements = 0
+        event.listen(self.engine, "begin", self._begin)
+        event.listen(self.engine, "before_cursor_execute", self._statement)
+
+    def _begin(self, _connection: Any) -> None:
+        self.transactions += 1
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # The SQLite `BEGIN IMMEDIATE` is how a transaction starts, counted above.
+        if not statement.startswith("BEGIN"):
+            self.statements += 1
+
+    def stop(self) -> None:
+        event.remove(self.engine, "begin", self._begin)
+        event.remove(self.engine, "before_cursor_execute", self._statement)

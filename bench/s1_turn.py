@@ -1,9 +1,10 @@
 """Scenario 1, agent turn overhead: one human message to one agent, until the turn has ended.
 
-Ours goes the whole way in-process: the message stored, the agent's graph run, deltas and the
-final message published on the bus, the turn and the reply stored. The baselines do only the
-model call: a bare one-node LangGraph graph (nothing stored) and an AutoGen `RoundRobinGroupChat`
-of one `AssistantAgent` (`run` per turn, history kept in memory).
+Ours (on SQLite, and on PostgreSQL when given) goes the whole way in-process: the message
+stored, the agent's graph run, deltas and the final message published on the bus and consumed
+by a subscriber, the turn and the reply stored. The baselines do only the model call: a bare
+one-node LangGraph graph (nothing stored) and an AutoGen `RoundRobinGroupChat` of one
+`AssistantAgent` (`run` per turn, history kept in memory).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 
 from bench.baselines import REPLY, autogen_team, bare_langgraph, fake_model, reset_autogen
 from bench.elevate import ElevateRoom, product_missing
+from bench.fixtures import is_postgres
 from bench.harness import OURS, Batch, Config, ScenarioResult, Target, compare, interleave
 
 TITLE = "Agent turn overhead: one message to one agent, until turn end"
@@ -20,6 +22,7 @@ UNIT = "ms/turn"
 CASE = "one agent turn (in-process)"
 LANGGRAPH = "langgraph (bare graph)"
 AUTOGEN = "autogen RoundRobinGroupChat"
+OURS_PG = f"{OURS} (PostgreSQL)"
 PROMPT = "What should I write in the hook of my landing page?"
 
 
@@ -79,20 +82,30 @@ async def run(config: Config) -> ScenarioResult:
     turns, rounds = config.scale(50, 5), config.scale(12, 2)
     batches: dict[str, Batch] = {}
     missing = product_missing()
-    room = None
+    room = pg_room = None
     profiler = cProfile.Profile() if config.profile_dir else None
     if missing is None:
         room = await ElevateRoom.create("s1", config, agents=1)
         batches[OURS] = ours_batch(room, turns, profiler)
+        if is_postgres(config.database_url):
+            pg_room = await ElevateRoom.create("s1", config, agents=1, postgres=True)
+            batches[OURS_PG] = ours_batch(pg_room, turns, None)
     batches[LANGGRAPH] = langgraph_batch(turns)
     batches[AUTOGEN] = autogen_batch(turns)
     try:
         # One untimed round first: imports, graph compilation and caches warm up for everyone.
         await interleave({name: _first(batch) for name, batch in batches.items()}, 1)
         samples = await interleave(batches, rounds)
-    finally:
         if room is not None:
-            await room.close()
+            transactions, statements = await room.count_sql(10, PROMPT)
+            result.notes.append(
+                f"ours: {transactions:.1f} transactions and {statements:.1f} SQL statements "
+                "per turn (SQLite)"
+            )
+    finally:
+        for opened in (room, pg_room):
+            if opened is not None:
+                await opened.close()
     if profiler is not None and config.profile_dir is not None:
         profiler.dump_stats(config.profile_dir / "s1_turns.prof")
     if missing is not None:

@@ -127,7 +127,13 @@ class ElevateServer:
         people = people or await self.register(users)
         owner = people[0]["token"]
         handle = unique_handles(1, "bot")[0]
-        agent_body = {"name": "Bench agent", "handle": handle, "model": f"scripted:{MODEL_NAME}"}
+        agent_body = {
+            "name": "Bench agent",
+            "handle": handle,
+            "model": f"scripted:{MODEL_NAME}",
+            "delegates_to": [],
+            "attached_prompts": [],
+        }
         agent = await self._call("POST", "/api/agents", owner, agent_body)
         participants = [{"kind": "user", "user_id": p["user"]["id"]} for p in people[1:]]
         participants.append({"kind": "agent", "agent_id": agent["id"]})
