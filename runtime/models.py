@@ -67,6 +67,12 @@ def resolve_model(
     """A chat model for a `provider:model` name (or the default when `name` is empty)."""
     full = check_model_name(name, settings, agent=agent)
     provider, _, model = full.partition(":")
+    if provider == "openai" and settings.offline:
+        raise AgentDefinitionError(
+            agent,
+            "model",
+            f"{full!r} needs OPENAI_API_KEY or OPENAI_BASE_URL; set one, or use offline:default",
+        )
     return _providers[provider](model, settings)
 
 
