@@ -160,3 +160,23 @@ async def test_delegate_schema_enumerates_handles(db: Database, compiler: AgentC
     assert [d.handle for d in compiled.delegates] == ["writer", "researcher"]
     assert compiled.tool_names == [DELEGATE]
     assert model.calls == 0
+
+
+async def test_builtin_agents_are_idempotent_and_compile_cleanly(db: Database) -> None:
+    import tools.builtin  # noqa: F401  (registers remember/recall)
+    from agents.builtin import ensure_builtin_agents
+    from tools.registry import registry as default_registry
+
+    await Tools(db).sync(default_registry)
+    first = await ensure_builtin_agents(db)
+    again = await ensure_builtin_agents(db)
+    assert sorted(first) == ["assistant", "researcher", "writer"]
+    assert {h: a.version for h, a in again.items()} == {h: a.version for h, a in first.items()}
+    assert all(a.kind == "system_agent" for a in again.values())
+    compiler = AgentCompiler(db, Settings(default_model="offline:default"), default_registry)
+    assistant = await compiler.compile(again["assistant"].id)
+    assert [d.handle for d in assistant.delegates] == ["researcher", "writer"]
+    assert assistant.tool_names == ["recall", "remember", DELEGATE]
+    assert assistant.warnings == []
+    writer = await compiler.compile(again["writer"].id)
+    assert [d.handle for d in writer.delegates] == ["researcher"]
