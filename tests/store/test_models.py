@@ -176,7 +176,17 @@ def test_invalid_literal_is_refused_in_python(
 async def test_invalid_literal_is_refused_by_the_database(db: Database) -> None:
     owner = await factories.user(db)
     module = await factories.module(db)
+    team = await factories.group(db, owner)
+    room = await crud.insert(db, Conversation(title="t", created_by=owner.id))
     statements = {
+        "conversation_messages": (
+            "INSERT INTO conversation_messages (id, created_at, conversation_id, seq, kind, "
+            "content, status) VALUES (:id, :at, :room, 1, 'system', 'x', 'shouting')"
+        ),
+        "group_members": (
+            "INSERT INTO group_members (id, created_at, group_id, kind, user_id, role, added_by, "
+            "added_at) VALUES (:id, :at, :team, 'user', :user, 'boss', :user, :at)"
+        ),
         "user_module_progress": (
             "INSERT INTO user_module_progress (id, created_at, user_id, module_id, status) "
             "VALUES (:id, :at, :user, :module, 'Bogus')"
@@ -193,7 +203,14 @@ async def test_invalid_literal_is_refused_by_the_database(db: Database) -> None:
         ),
     }
     for table, sql in statements.items():
-        params = {"id": new_id(), "at": WHEN, "user": owner.id, "module": module.id}
+        params = {
+            "id": new_id(),
+            "at": WHEN,
+            "user": owner.id,
+            "module": module.id,
+            "team": team.id,
+            "room": room.id,
+        }
         with pytest.raises(IntegrityError) as caught:
             async with db.session() as session:
                 await session.execute(text(sql), params)
