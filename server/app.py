@@ -1,0 +1,54 @@
+"""The FastAPI application: `create_app(settings)`; nothing connects until the lifespan runs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from runtime.errors import ElevateRuntimeError
+from runtime.settings import Settings
+from server import auth, errors
+from server.routes import agents, conversations, groups, prompts, status, tools, users
+from server.routes.status import product_version
+from server.services import open_services
+from server.ws import endpoint
+from tools.errors import ToolsError
+
+STATIC = Path(__file__).parent / "static"
+PLACEHOLDER = "<!doctype html><title>Elevate</title><p>The chat page is not installed.</p>"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The whole server: REST under /api, the websocket at /ws, the chat page at /."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_services(settings) as services:
+            app.state.services = services
+            yield
+
+    app = FastAPI(
+        title="Elevate",
+        version=product_version(),
+        description="Multi-agent conversation runtime: REST API (the websocket is at /ws).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app, ElevateRuntimeError, ToolsError)
+    for module in (auth, users, agents, tools, groups, prompts, conversations, status):
+        app.include_router(module.router)
+    app.include_router(endpoint.router)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> Response:
+        page = STATIC / "index.html"
+        return FileResponse(page) if page.is_file() else HTMLResponse(PLACEHOLDER)
+
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    return app

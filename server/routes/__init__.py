@@ -1,0 +1,1 @@
+"""REST routes under /api, one module per resource; each route is thin over store/runtime."""

@@ -1,0 +1,1 @@
+"""Wire models of the REST API: Create/Update/Public shapes, separate from storage models."""

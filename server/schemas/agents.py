@@ -1,0 +1,92 @@
+"""Agents, tools and grants on the wire (the seed's names in snake_case)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from server.schemas.base import In, Out
+
+Handle = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
+
+
+class AgentFields(In):
+    description: str | None = None
+    avatar_url: str | None = None
+    goal: str | None = None
+    system_prompt: str | None = None
+    instructions: str | None = None
+    personality: str | None = None
+    delegates_to: list[str] | None = None
+    attached_prompts: list[str] | None = None
+    model: Annotated[str, Field(max_length=200)] | None = None
+    knowledge: Any = None
+
+
+class AgentCreate(AgentFields):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    handle: Handle | None = None
+    kind: Annotated[str, Field(pattern="^(user_agent|system_agent)$")] = "user_agent"
+
+
+class AgentUpdate(AgentFields):
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    handle: Handle | None = None
+
+
+class AgentPublic(Out):
+    id: str
+    name: str
+    handle: str
+    description: str = ""
+    avatar_url: str = ""
+    kind: str
+    created_by: str | None = None
+    goal: str | None = None
+    system_prompt: str | None = None
+    instructions: str | None = None
+    personality: str | None = None
+    delegates_to: list[str] = []
+    attached_prompts: list[str] = []
+    model: str | None = None
+    knowledge: Any = None
+    version: int
+    created_at: datetime
+    updated_at: datetime | None = None
+    can_edit: bool = False
+
+
+class ToolPublic(Out):
+    id: str
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+
+
+class GrantIn(In):
+    config: dict[str, Any] = {}
+
+
+class GrantPublic(Out):
+    id: str
+    agent_id: str
+    tool_id: str
+    tool: str
+    description: str = ""
+    config: dict[str, Any] = {}
+    updated_at: datetime | None = None
+
+
+class MemoryPublic(Out):
+    id: str
+    agent_id: str
+    scope: str
+    content: str
+    user_id: str | None = None
+    group_id: str | None = None
+    source: Any = None
+    tags: Any = None
+    created_at: datetime

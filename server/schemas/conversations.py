@@ -1,0 +1,92 @@
+"""Conversations, participants and messages on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from server.schemas.base import In, Out
+from server.schemas.groups import RoleName
+
+
+class UserParticipantIn(In):
+    kind: Literal["user"]
+    user_id: Annotated[str, Field(min_length=1, max_length=26)]
+    role: RoleName = "member"
+
+
+class AgentParticipantIn(In):
+    kind: Literal["agent"]
+    agent_id: Annotated[str, Field(min_length=1, max_length=26)]
+    role: RoleName = "member"
+
+
+ParticipantIn = Annotated[UserParticipantIn | AgentParticipantIn, Field(discriminator="kind")]
+
+
+class ConversationCreate(In):
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    group_id: str | None = None
+    participants: list[ParticipantIn] = []
+    policy: dict[str, Any] | None = None
+
+
+class ConversationUpdate(In):
+    title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    policy: dict[str, Any] | None = None
+
+
+class ParticipantPublic(Out):
+    id: str
+    kind: str
+    user_id: str | None = None
+    agent_id: str | None = None
+    role: str
+    name: str | None = None
+    handle: str | None = None
+    is_removed: bool = False
+    added_at: datetime | None = None
+
+
+class ConversationPublic(Out):
+    id: str
+    title: str
+    created_by: str
+    group_id: str | None = None
+    last_seq: int
+    last_message_time: datetime
+    policy: dict[str, Any] = {}
+    created_at: datetime
+    role: str | None = None
+    participants: list[ParticipantPublic] | None = None
+
+
+class MessageIn(In):
+    client_msg_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    content: Annotated[str, Field(min_length=1)]
+    attachments: list[Any] | None = None
+
+
+class MessagePage(Out):
+    conversation_id: str
+    messages: list[dict[str, Any]]
+    last_seq: int
+    has_more: bool
+
+
+class SendAck(Out):
+    conversation_id: str
+    client_msg_id: str | None
+    seq: int
+    created: bool
+    message: dict[str, Any]
+
+
+class CancelIn(In):
+    turn_id: str | None = None
+
+
+class DecisionIn(In):
+    approved: bool

@@ -1,0 +1,94 @@
+"""Everything a running server holds: database, bus, lock, presence, the conversation runtime.
+
+`open_services` is the app's lifespan body: it migrates a database that is empty or behind,
+syncs the tool registry, ensures the built-in agents, starts the runtime, and on exit closes
+everything in reverse order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.bus import EventBus, create_bus
+from runtime.locks import TurnLock, create_lock
+from runtime.presence import Presence, create_presence
+from runtime.settings import Settings
+from server.ratelimit import FailureLimiter
+from store.db import Database
+from store.migrate import current_revision, head_revision, upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """The long-lived objects of one server process."""
+
+    settings: Settings
+    db: Database
+    bus: EventBus
+    lock: TurnLock
+    presence: Presence
+    runtime: Any
+    login_failures: FailureLimiter = field(default_factory=FailureLimiter)
+    hub: Any = None
+
+
+async def migrate_if_needed(url: str) -> bool:
+    """Upgrade the database at `url` to head when it is empty or behind; True if it ran."""
+    if await current_revision(url) == head_revision():
+        return False
+    log.info("migrating database to %s", head_revision())
+    await upgrade(url)
+    return True
+
+
+async def load_catalogue(db: Database, settings: Settings) -> None:
+    """Sync the registered tools (entry points, `ELEVATE_TOOL_MODULES`) into the database and
+    ensure the built-in agents exist."""
+    from store.tools import Tools
+    from tools.registry import load_all
+
+    await Tools(db).sync(load_all(settings.tool_modules or None))
+    try:  # TEMPORARY until agents/builtin.py lands
+        from agents.builtin import ensure_builtin_agents
+    except ImportError:
+        return
+    await ensure_builtin_agents(db)
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Open, start and finally close every backend for one server process."""
+    from runtime.agent_turn import AgentRunner
+    from runtime.checkpoints import open_checkpointer
+    from runtime.conversation import ConversationRuntime
+    from server.ws.hub import Hub
+    from tools.registry import registry
+
+    url = settings.resolved_database_url
+    await migrate_if_needed(url)
+    async with contextlib.AsyncExitStack() as stack:
+        db = Database(url)
+        stack.push_async_callback(db.close)
+        await load_catalogue(db, settings)
+        bus = create_bus(settings.redis_url, settings.send_queue_size)
+        await bus.start()
+        stack.push_async_callback(bus.close)
+        lock = create_lock(settings.redis_url)
+        stack.push_async_callback(lock.close)
+        presence = create_presence(settings.redis_url)
+        stack.push_async_callback(presence.close)
+        checkpointer = await stack.enter_async_context(open_checkpointer(settings))
+        runner = AgentRunner(db, settings, registry, checkpointer=checkpointer)
+        runtime = ConversationRuntime(db, settings, bus, lock, runner)
+        await runtime.start()
+        stack.push_async_callback(runtime.close)
+        services = Services(settings, db, bus, lock, presence, runtime)
+        services.hub = Hub(services)
+        stack.push_async_callback(services.hub.close)
+        yield services

@@ -1,0 +1,110 @@
+"""Websocket limits: frame rate, abusive clients, sockets per user, idle time, slow consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from server.ws.codes import Close
+from tests.server.live import Api, live_server, socket
+
+
+async def test_flooding_gets_rate_limited_then_the_socket_recovers(make_settings) -> None:
+    async with live_server(make_settings(frames_per_second=1.0, frame_burst=3)) as live:
+        api = Api(live)
+        alice = await api.register("Alice")
+        await api.close()
+        async with socket(live, alice.token, auth=False) as a:
+            await a.send({"type": "auth", "token": alice.token})
+            assert (await a.recv())["type"] == "ready"
+            for i in range(6):
+                await a.send({"type": "ping", "ref": i})
+            answers = [await a.recv() for _ in range(6)]
+            assert [f["type"] for f in answers[:3]] == ["pong"] * 3
+            limited = [f for f in answers if f["type"] == "error"]
+            assert limited and all(f["code"] == "rate_limited" for f in limited)
+            await asyncio.sleep(1.2)  # let the bucket refill one token
+            assert (await a.request({"type": "ping"}))["type"] == "pong"
+
+
+async def test_an_abusive_client_is_closed(make_settings) -> None:
+    async with live_server(make_settings(frames_per_second=0.01, frame_burst=1)) as live:
+        api = Api(live)
+        alice = await api.register("Alice")
+        await api.close()
+        async with socket(live, alice.token) as a:
+            for _ in range(11):
+                await a.send({"type": "ping"})
+            codes = []
+            while True:
+                frame = await a.recv()
+                codes.append(frame.get("code", frame["type"]))
+                if len(codes) == 11:
+                    break
+            assert codes == ["pong"] + ["rate_limited"] * 10
+            assert await a.closed_with() == Close.ABUSIVE
+
+
+async def test_connections_per_user_are_limited(make_settings) -> None:
+    async with live_server(make_settings(max_connections_per_user=2)) as live:
+        api = Api(live)
+        alice, bob = await api.register("Alice"), await api.register("Bob")
+        await api.close()
+        async with socket(live, alice.token), socket(live, alice.token):
+            async with socket(live, alice.token, auth=False) as third:
+                await third.send({"type": "auth", "token": alice.token})
+                assert (await third.recv())["code"] == "too_many_connections"
+                assert await third.closed_with() == Close.TOO_MANY_CONNECTIONS
+            async with socket(live, bob.token) as other_user:
+                assert (await other_user.request({"type": "ping"}))["type"] == "pong"
+        async with socket(live, alice.token) as again:  # closed sockets no longer count
+            assert (await again.request({"type": "ping"}))["type"] == "pong"
+
+
+async def test_idle_socket_is_closed(make_settings) -> None:
+    async with live_server(make_settings(idle_timeout_seconds=0.3)) as live:
+        api = Api(live)
+        alice = await api.register("Alice")
+        await api.close()
+        async with socket(live, alice.token) as a:
+            assert (await a.recv())["code"] == "idle_timeout"
+            assert await a.closed_with() == Close.IDLE_TIMEOUT
+
+
+async def test_slow_consumer_is_closed_without_stalling_others(make_settings) -> None:
+    async with live_server(make_settings(send_queue_size=8)) as live:
+        api = Api(live)
+        alice, bob = await api.register("Alice"), await api.register("Bob")
+        room = await api.conversation(alice, bob)
+        async with socket(live, alice.token) as slow, socket(live, bob.token) as fast:
+            await slow.subscribe(room["id"])
+            # Alice stops reading; a long turn streams big deltas into the conversation.
+            big = "x" * 48_000
+            for i in range(400):
+                await live.services.bus.publish(
+                    room["id"],
+                    {"type": "delta", "conversation_id": room["id"], "turn_id": "t", "text": big},
+                )
+                if i == 200:
+                    # Bob, who does not subscribe to the stream, is served all along.
+                    assert (await fast.request({"type": "ping"}))["type"] == "pong"
+            assert await slow.closed_with() == Close.SLOW_CONSUMER
+            assert (await fast.request({"type": "ping"}))["type"] == "pong"
+            response = await api.call(
+                "POST",
+                f"/api/conversations/{room['id']}/messages",
+                bob,
+                json={"content": "still serving"},
+            )
+            assert response.status_code == 201
+        # Alice resumes by seq on a new socket and gets what was stored.
+        async with socket(live, alice.token) as back:
+            await back.subscribe(room["id"])
+            assert [f["message"]["content"] for f in back.frames if f["type"] == "message"] == [
+                "still serving"
+            ]
+        await api.close()
+
+
+def test_frames_are_compact_json() -> None:
+    assert json.dumps({"a": 1}, separators=(",", ":")) == '{"a":1}'
