@@ -16,7 +16,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 CONNECT_CONCURRENCY = 50
-REQUEST_TIMEOUT = 30.0
+REQUEST_TIMEOUT = 120.0
 
 
 class Client:

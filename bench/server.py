@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from store.ids import new_id
 PASSWORD = "bench-password-1234"
 PROMPT = "please give me one idea for the hook."
 ROUND_TIMEOUT = 120.0
+SUBSCRIBE_CONCURRENCY = 20
+QUIET_SECONDS = 0.5
 BENCH_LIMITS = {
     "frames_per_second": 1_000_000,
     "frame_burst": 1_000_000,
@@ -173,20 +176,29 @@ class ServerRoom:
     handle: str
     clients: list[Client]
     people: list[dict[str, Any]]
+    subscribe_seconds: float = 0.0
 
     @property
     def sender(self) -> Client:
         return self.clients[0]
 
     async def subscribe(self) -> None:
+        """Subscribe every socket (a few at a time), then wait for the presence frames each
+        join sends to everyone to stop arriving, so they do not leak into measured rounds."""
+        gate = asyncio.Semaphore(SUBSCRIBE_CONCURRENCY)
+
         async def one(client: Client) -> None:
             ref = "sub" + new_id()
             frame = {"type": "subscribe", "conversation_id": self.conversation_id, "ref": ref}
-            answer = await client.request(frame, ref)
+            async with gate:
+                answer = await client.request(frame, ref)
             if answer.get("type") != "subscribed":
                 raise RuntimeError(f"subscribe answered {answer}")
 
+        started = time.perf_counter()
         await asyncio.gather(*(one(client) for client in self.clients))
+        await quiet(self.clients)
+        self.subscribe_seconds = time.perf_counter() - started
 
     async def send(self) -> None:
         """The sender posts a message that mentions the room's agent."""
@@ -214,3 +226,15 @@ class ServerRoom:
         if text != REPLY:
             raise AssertionError(f"the deltas of the turn joined {text!r}, expected {REPLY!r}")
         return frames
+
+
+async def quiet(clients: list[Client]) -> None:
+    """Return once no client has received anything for `QUIET_SECONDS` (bounded)."""
+    deadline = time.monotonic() + ROUND_TIMEOUT
+    seen = -1
+    while time.monotonic() < deadline:
+        total = sum(client.frames for client in clients)
+        if total == seen:
+            return
+        seen = total
+        await asyncio.sleep(QUIET_SECONDS)
