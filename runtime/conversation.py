@@ -469,7 +469,8 @@ class ConversationRuntime:
             # This process is closing, or the turn that delegated to this one was cancelled.
             runner_task.cancel()
             await asyncio.gather(runner_task, return_exceptions=True)
-            await self._conclude(finish.cancelled(running.cancelled_by or {"reason": "shutdown"}))
+            reason = running.cancelled_by or self._inherited_reason(conversation_id, parent)
+            await self._conclude(finish.cancelled(reason))
             raise
         finally:
             self.registry.remove(conversation_id, turn.id)
@@ -490,6 +491,15 @@ class ConversationRuntime:
             log.warning("turn %s of @%s failed", turn.id, speaker.handle, exc_info=exc)
             return await self._conclude(finish.failed(exc))
         return await self._conclude(finish.result(runner_task.result()))
+
+    def _inherited_reason(self, conversation_id: str, parent: Delegation | None) -> dict[str, Any]:
+        """Why a turn was cancelled from outside: shutdown, or its caller's cancellation."""
+        if self._closed or parent is None:
+            return {"reason": "shutdown"}
+        for running in self.registry.running(conversation_id):
+            if running.turn_id == parent.turn_id and running.cancelled_by:
+                return {**running.cancelled_by, "parent_turn_id": parent.turn_id}
+        return {"reason": "parent_cancelled", "parent_turn_id": parent.turn_id}
 
     async def _delegated_turn(
         self, run: TriggerRun, target: Agent, task: str, caller: Delegation

@@ -176,6 +176,14 @@ async def test_cancelling_the_caller_cancels_its_delegate(world: World) -> None:
     await world.idle(room)
     said = await world.said(room)
     assert said[1:] == [("@beta", "Digging ", "cancelled"), ("@alpha", "", "cancelled")]
+    beta_message, alpha_message = (await world.transcript(room))[1:]
+    assert alpha_message.meta["cancelled"] == {"by": ann.id, "reason": "cancel", "partial": True}
+    assert beta_message.meta["cancelled"] == {
+        "by": ann.id,
+        "reason": "cancel",
+        "parent_turn_id": alpha_message.turn_id,
+        "partial": True,
+    }
     assert [t.status for t in await Turns(world.db).for_conversation(room)] == [
         "cancelled",
         "cancelled",
