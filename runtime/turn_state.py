@@ -1,0 +1,134 @@
+"""The state of a trigger and its turns: what agents answer, the loop-guard budget, and how
+each agent turn ended, before and after it is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.locks import Lease
+from runtime.roster import Candidate, Roster
+from store.enums import MessageStatus, TurnStatus
+from store.models import Conversation
+
+MESSAGE_STATUS = {
+    TurnStatus.COMPLETED: MessageStatus.COMPLETE,
+    TurnStatus.CANCELLED: MessageStatus.CANCELLED,
+    TurnStatus.FAILED: MessageStatus.FAILED,
+}
+
+
+@dataclass
+class Trigger:
+    """What agents answer: one human message, or several coalesced while a turn ran."""
+
+    seq: int
+    user_id: str | None
+    texts: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.texts)
+
+    def absorb(self, later: Trigger) -> None:
+        self.seq = later.seq
+        self.user_id = later.user_id
+        self.texts.extend(later.texts)
+
+
+@dataclass
+class Budget:
+    """The loop guard of one trigger: agent turns left, delegated ones included."""
+
+    limit: int
+    used: int = 0
+
+    def take(self) -> bool:
+        if self.used >= self.limit:
+            return False
+        self.used += 1
+        return True
+
+
+@dataclass
+class TriggerRun:
+    """State shared by the turns of one trigger."""
+
+    conversation: Conversation
+    trigger: Trigger
+    lease: Lease
+    budget: Budget
+    roster: Roster
+    lease_lost: bool = False
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    turn_id: str
+    status: str
+    content: str
+    message_seq: int | None
+    error: str | None = None
+
+
+@dataclass
+class FinishedTurn:
+    """How a turn ended, before it is stored."""
+
+    run: TriggerRun
+    turn_id: str
+    speaker: Candidate
+    parent_turn_id: str | None
+    status: str
+    content: str
+    model: str | None = None
+    usage: dict[str, int] = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0})
+    error: str | None = None
+    cancelled_by: dict[str, Any] | None = None
+
+    def meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {"model": self.model, "usage": self.usage}
+        if self.parent_turn_id:
+            meta["parent_turn_id"] = self.parent_turn_id
+        if self.error:
+            meta["error"] = self.error
+        if self.status == TurnStatus.CANCELLED:
+            meta["cancelled"] = {**(self.cancelled_by or {}), "partial": True}
+            meta["empty"] = not self.content
+        return meta
+
+
+@dataclass
+class TurnFinish:
+    """Builds the `FinishedTurn` for each way a runner task can end."""
+
+    run: TriggerRun
+    turn_id: str
+    speaker: Candidate
+    parent_turn_id: str | None
+    deltas: list[str]
+
+    def _finished(self, status: str, content: str | None = None, **fields: Any) -> FinishedTurn:
+        return FinishedTurn(
+            self.run,
+            self.turn_id,
+            self.speaker,
+            self.parent_turn_id,
+            status,
+            "".join(self.deltas) if content is None else content,
+            model=fields.pop("model", self.speaker.model),
+            **fields,
+        )
+
+    def cancelled(self, by: dict[str, Any]) -> FinishedTurn:
+        return self._finished(TurnStatus.CANCELLED, cancelled_by=by)
+
+    def failed(self, exc: BaseException) -> FinishedTurn:
+        return self._finished(TurnStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+
+    def result(self, result: Any) -> FinishedTurn:
+        usage = {"input_tokens": result.input_tokens, "output_tokens": result.output_tokens}
+        status = TurnStatus.COMPLETED if result.status == "completed" else TurnStatus.FAILED
+        return self._finished(
+            status, result.content, model=result.model, usage=usage, error=result.error
+        )
