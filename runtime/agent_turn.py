@@ -93,28 +93,7 @@ class AgentRunner:
 
     async def run(self, request: AgentTurnRequest) -> AgentTurnResult:
         """Run the turn to its end (see the module docstring for the contract)."""
-        try:
-            compiled = await self.compiler.compile(request.agent_id)
-        except AgentDefinitionError as exc:
-            return AgentTurnResult("", "failed", "", 0, 0, error=str(exc))
-        prepared = await self.prepare(request, compiled)
-        context = prepared.context
-        graph = compiled.graph(self.checkpointer)
-        state = {"messages": prepared.messages, "steps": 0, "input_tokens": 0, "output_tokens": 0}
-        try:
-            async for _ in graph.astream(
-                state,
-                self._config(request, compiled),
-                context=context,
-                stream_mode="updates",
-            ):
-                pass
-        except ModelError as exc:
-            return self._result(compiled, context, "failed", str(exc))
-        except Exception as exc:
-            log.exception("agent turn %s failed", request.turn_id)
-            return self._result(compiled, context, "failed", f"{type(exc).__name__}: {exc}")
-        return self._result(compiled, context, "completed")
+        return await self._drive(request, resume=False)
 
     async def resume(self, request: AgentTurnRequest) -> AgentTurnResult:
         """Continue an interrupted turn from its last checkpoint (same `turn_id`).
@@ -124,16 +103,27 @@ class AgentRunner:
         """
         if self.checkpointer is None:
             raise RuntimeError("resuming a turn needs a checkpointer")
-        compiled = await self.compiler.compile(request.agent_id)
-        context = (await self.prepare(request, compiled)).context
-        graph = compiled.graph(self.checkpointer)
+        return await self._drive(request, resume=True)
+
+    async def _drive(self, request: AgentTurnRequest, *, resume: bool) -> AgentTurnResult:
         try:
-            async for _ in graph.astream(
-                None, self._config(request, compiled), context=context, stream_mode="updates"
-            ):
+            compiled = await self.compiler.compile(request.agent_id)
+        except AgentDefinitionError as exc:
+            return AgentTurnResult("", "failed", "", 0, 0, error=str(exc))
+        context: TurnContext | None = None
+        try:
+            prepared = await self.prepare(request, compiled)
+            context = prepared.context
+            start = None if resume else {"messages": prepared.messages, "steps": 0}
+            graph = compiled.graph(self.checkpointer)
+            config = self._config(request, compiled)
+            async for _ in graph.astream(start, config, context=context, stream_mode="updates"):
                 pass
         except ModelError as exc:
             return self._result(compiled, context, "failed", str(exc))
+        except Exception as exc:
+            log.exception("agent turn %s failed", request.turn_id)
+            return self._result(compiled, context, "failed", f"{type(exc).__name__}: {exc}")
         return self._result(compiled, context, "completed")
 
     async def prepare(self, request: AgentTurnRequest, compiled: CompiledAgent) -> PreparedTurn:
@@ -214,8 +204,10 @@ class AgentRunner:
 
     @staticmethod
     def _result(
-        compiled: CompiledAgent, context: TurnContext, status: str, error: str | None = None
+        compiled: CompiledAgent, context: TurnContext | None, status: str, error: str | None = None
     ) -> AgentTurnResult:
+        if context is None:
+            return AgentTurnResult("", status, compiled.model_name, 0, 0, error=error)
         return AgentTurnResult(
             content=context.text.content,
             status=status,
