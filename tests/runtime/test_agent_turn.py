@@ -328,3 +328,49 @@ async def test_turn_state_is_checkpointed_and_resumable(
         database = settings.resolved_database_url.split("///", 1)[1]
         assert checkpoint_path(database).exists()
         assert Path(database).parent == checkpoint_path(database).parent
+
+
+async def test_tool_loop_is_bounded_by_max_steps(
+    db: Database, settings: Settings, registry: ToolRegistry
+) -> None:
+    from runtime.compiler import AgentCompiler
+
+    forever = Reply(tool_calls=[("add", {"a": 1, "b": 1})])
+    model = scripted("loop", forever, forever, Reply("Giving up on tools."))
+    room = await make_room(db, ["Ann"], [{"name": "Loop", "model": "scripted:loop"}])
+    await grant(db, registry, room.agents["loop"].id, "add")
+    await room.say("Ann", "count")
+    compiler = AgentCompiler(db, settings, registry, max_steps=3)
+    events = EventRecorder()
+    result = await AgentRunner(db, settings, registry, compiler=compiler).run(
+        request(room, "loop", await room.start_turn("loop"), events)
+    )
+    assert result.status == "completed" and result.content == "Giving up on tools."
+    assert model.calls == 3
+    assert model.tools_seen == [["add"], ["add"], []]
+    assert len(events.of_type("tool.result")) == 2
+
+
+async def test_approval_is_requested_through_emit_and_then_runs(
+    db: Database, settings: Settings, registry: ToolRegistry
+) -> None:
+    scripted("careful", Reply(tool_calls=[("add", {"a": 20, "b": 22})]), "Approved: 42.")
+    room = await make_room(db, ["Ann"], [{"name": "Careful", "model": "scripted:careful"}])
+    tools = Tools(db)
+    await tools.sync(registry)
+    add = await tools.get_by_name("add")
+    await tools.grant(room.agents["careful"].id, add.id, {"requires_approval": True})
+    await room.say("Ann", "add carefully")
+    events = EventRecorder()
+    runner = AgentRunner(db, settings, registry)
+    turn = asyncio.create_task(
+        runner.run(request(room, "careful", await room.start_turn("careful"), events))
+    )
+    await events.wait_for("tool.approval")
+    (asked,) = events.of_type("tool.approval")
+    assert (asked["tool"], asked["arguments"]) == ("add", {"a": 20, "b": 22})
+    await runner.approvals.decide(asked["tool_call_id"], True, room.users["Ann"].id)
+    result = await turn
+    assert result.content == "Approved: 42."
+    assert events.of_type("tool.result")[0]["result"] == 42
+    assert events.types().index("tool.call") < events.types().index("tool.approval")
