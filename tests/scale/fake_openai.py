@@ -1,0 +1,116 @@
+"""A local OpenAI-compatible chat endpoint for the two-process tests, run as its own process.
+
+The server processes reach it through `OPENAI_BASE_URL`, exactly as they would reach vLLM or
+Ollama. Replies stream word by word with a small pause, so turns take long enough to overlap if
+the lease failed; a last user message containing `HOLD` streams a few words and then stalls, so
+a test can kill the server process in the middle of a turn.
+
+    python tests/scale/fake_openai.py --port 8123
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+WORD_PAUSE = 0.01
+HOLD_SECONDS = 120.0
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return " ".join(str(part.get("text", "")) for part in content)
+            return str(content or "")
+    return ""
+
+
+def reply_words(text: str) -> list[str]:
+    heard = len(text.split())
+    return [f"{word} " for word in f"I heard {heard} words and answer in twelve words".split()]
+
+
+def chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> str:
+    body = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(body)}\n\n"
+
+
+async def stream(model: str, words: list[str], hold: bool) -> AsyncIterator[str]:
+    yield chunk(model, {"role": "assistant", "content": ""})
+    for n, word in enumerate(words):
+        if hold and n == 3:
+            await asyncio.sleep(HOLD_SECONDS)
+        yield chunk(model, {"content": word})
+        await asyncio.sleep(WORD_PAUSE)
+    yield chunk(model, {}, "stop")
+    usage = {"prompt_tokens": 10, "completion_tokens": len(words), "total_tokens": 10 + len(words)}
+    final = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time())}
+    yield f"data: {json.dumps({**final, 'model': model, 'choices': [], 'usage': usage})}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+async def completions(request: Request) -> Response:
+    body = await request.json()
+    model = body.get("model", "fake")
+    text = last_user_text(body.get("messages", []))
+    words = reply_words(text)
+    if body.get("stream"):
+        events = stream(model, words, hold="HOLD" in text)
+        return StreamingResponse(events, media_type="text/event-stream")
+    return JSONResponse(
+        {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "".join(words).strip()},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 12, "total_tokens": 22},
+        }
+    )
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+app = Starlette(
+    routes=[
+        Route("/v1/chat/completions", completions, methods=["POST"]),
+        Route("/health", health),
+    ]
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
