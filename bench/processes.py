@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -14,6 +15,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM when the bench process dies, so no orphan keeps a port."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -28,7 +36,9 @@ class ServerProcess:
     def __init__(self, args: list[str], *, env: dict[str, str] | None = None, name: str) -> None:
         self.port = free_port()
         self.args = [arg.replace("{port}", str(self.port)) for arg in args]
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+        env = {**os.environ, **(env or {})}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        self.env = env
         self.log = Path("/tmp") / f"elevate-bench-{name}-{self.port}.log"
         self.process: asyncio.subprocess.Process | None = None
 
@@ -43,7 +53,13 @@ class ServerProcess:
     async def start(self) -> ServerProcess:
         with self.log.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, *self.args, cwd=ROOT, env=self.env, stdout=log, stderr=log
+                sys.executable,
+                *self.args,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

@@ -65,7 +65,10 @@ def server_env(url: str, redis_url: str | None, settings: dict[str, Any]) -> dic
 
 
 def uvicorn_args(profile: Path | None) -> list[str]:
-    args = ["-m", "uvicorn", "bench.server_app:create", "--factory", "--host", "127.0.0.1"]
+    # BENCH_SERVER_APP swaps in another app factory: how a candidate fix is measured before
+    # it is made (a module that patches the product, then calls bench.server_app.create).
+    app = os.environ.get("BENCH_SERVER_APP", "bench.server_app:create")
+    args = ["-m", "uvicorn", app, "--factory", "--host", "127.0.0.1"]
     args += ["--port", "{port}", "--log-level", "warning", "--no-access-log"]
     if profile is not None:
         return ["-m", "cProfile", "-o", str(profile), *args]
