@@ -251,8 +251,8 @@ export class Socket {
   }
 
   discard(clientMsgId) {
-    this.outbox.delete(clientMsgId);
-    this.saveOutbox();
+    this.sentAt.delete(clientMsgId);
+    if (this.outbox.delete(clientMsgId)) this.saveOutbox();
   }
 
   pending(conversationId) {

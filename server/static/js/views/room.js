@@ -191,7 +191,13 @@ export async function mountRoom(main, { id, socket, me }) {
   const on = (type, fn) => cleanups.push(socket.on(type, (frame) => mine(frame) && fn(frame)));
 
   on("subscribed", (f) => f.conversation_id === id && transcript.expectLastSeq(f.last_seq));
-  on("message", (f) => f.conversation_id === id && transcript.addMessage({ seq: f.seq, ...f.message }));
+  on("message", (f) => {
+    if (f.conversation_id !== id) return;
+    const message = { seq: f.seq, ...f.message };
+    transcript.addMessage(message);
+    // My message is stored: nothing left to resend, even if its ack was lost with a socket.
+    if (message.client_msg_id && message.author?.user_id === me.id) socket.discard(message.client_msg_id);
+  });
   on("ack", (f) => transcript.ack(f));
   on("turn.start", (f) => transcript.turnStart(f));
   on("delta", (f) => transcript.delta(f));
