@@ -6,6 +6,7 @@ and the in-process bus are single-process backends by design.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -37,7 +38,6 @@ async def start_cluster(scale_database: str, tmp_path: Path) -> AsyncIterator[St
     started.append(model)
 
     async def start(redis_url: str = REDIS_URL) -> tuple[ServerProcess, ServerProcess]:
-        await model.ready()
         env = {
             "DATABASE_URL": scale_database,
             "REDIS_URL": redis_url,
@@ -45,11 +45,12 @@ async def start_cluster(scale_database: str, tmp_path: Path) -> AsyncIterator[St
             "OPENAI_API_KEY": "test-key",
             "ELEVATE_LEASE_SECONDS": LEASE_SECONDS,
         }
-        servers = ServerProcess("a", tmp_path, env), ServerProcess("b", tmp_path, env)
-        for server in servers:  # one at a time: the first start loads the built-in agents
-            started.append(server)
-            await server.ready()
-        return servers
+        a, b = ServerProcess("a", tmp_path, env), ServerProcess("b", tmp_path, env)
+        started.extend([a, b])
+        # B starts once A is up: the first start loads the built-in agents into the database.
+        await asyncio.gather(model.ready(), a.ready())
+        await b.ready()
+        return a, b
 
     try:
         yield start
