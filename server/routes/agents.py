@@ -32,10 +32,6 @@ router = APIRouter(prefix="/api/agents", tags=["agents"])
 
 def agent_public(agent: Agent, user: User) -> AgentPublic:
     public = AgentPublic.model_validate(agent)
-    public.delegates_to = list(agent.delegates_to or [])
-    public.attached_prompts = list(agent.attached_prompts or [])
-    public.description = agent.description or ""
-    public.avatar_url = agent.avatar_url or ""
     public.can_edit = can_edit_agent(agent, user)
     return public
 

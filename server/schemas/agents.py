@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from server.schemas.base import In, Out
 
+IdList = Annotated[list[str], BeforeValidator(lambda v: [] if v is None else v)]
+Text = Annotated[str, BeforeValidator(lambda v: "" if v is None else v)]
 Handle = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
 
 
@@ -40,16 +42,16 @@ class AgentPublic(Out):
     id: str
     name: str
     handle: str
-    description: str = ""
-    avatar_url: str = ""
+    description: Text = ""
+    avatar_url: Text = ""
     kind: str
     created_by: str | None = None
     goal: str | None = None
     system_prompt: str | None = None
     instructions: str | None = None
     personality: str | None = None
-    delegates_to: list[str] = []
-    attached_prompts: list[str] = []
+    delegates_to: IdList = []
+    attached_prompts: IdList = []
     model: str | None = None
     knowledge: Any = None
     version: int

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 class In(BaseModel):
     """A request body: unknown fields are refused, so a typo is an error, not a silent no-op."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Out(BaseModel):

@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import json
 import queue
+import socket as pysocket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -186,10 +187,30 @@ class Socket:
 
 @contextlib.asynccontextmanager
 async def socket(
-    server: LiveServer, token: str | None = None, *, origin: str | None = None, auth: bool = True
+    server: LiveServer,
+    token: str | None = None,
+    *,
+    origin: str | None = None,
+    auth: bool = True,
+    small_buffers: bool = False,
 ) -> AsyncIterator[Socket]:
-    """A connected socket; with `token` and `auth` it authenticates by an `auth` frame first."""
-    async with connect(server.ws_url, origin=origin, proxy=None, open_timeout=WAIT) as conn:
+    """A connected socket; with `token` and `auth` it authenticates by an `auth` frame first.
+
+    `small_buffers` makes a client whose kernel and library buffer little, without compression,
+    so that one that stops reading pushes back on the server soon (the kernel otherwise buffers
+    megabytes, and compressed repetitive text hardly fills anything).
+    """
+    options: dict[str, Any] = {}
+    if small_buffers:
+        raw = pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM)
+        raw.setsockopt(pysocket.SOL_SOCKET, pysocket.SO_RCVBUF, 16_384)
+        raw.setblocking(False)
+        host, port = server.base_url.removeprefix("http://").split(":")
+        await asyncio.get_running_loop().sock_connect(raw, (host, int(port)))
+        options = {"sock": raw, "max_queue": 1, "compression": None}
+    async with connect(
+        server.ws_url, origin=origin, proxy=None, open_timeout=WAIT, **options
+    ) as conn:
         client = Socket(conn)
         if token is not None and auth:
             ready = await client.request({"type": "auth", "token": token})

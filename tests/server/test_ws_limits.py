@@ -76,16 +76,19 @@ async def test_slow_consumer_is_closed_without_stalling_others(make_settings) ->
         api = Api(live)
         alice, bob = await api.register("Alice"), await api.register("Bob")
         room = await api.conversation(alice, bob)
-        async with socket(live, alice.token) as slow, socket(live, bob.token) as fast:
+        async with (
+            socket(live, alice.token, small_buffers=True) as slow,
+            socket(live, bob.token) as fast,
+        ):
             await slow.subscribe(room["id"])
             # Alice stops reading; a long turn streams big deltas into the conversation.
             big = "x" * 48_000
-            for i in range(400):
+            for i in range(200):
                 await live.services.bus.publish(
                     room["id"],
                     {"type": "delta", "conversation_id": room["id"], "turn_id": "t", "text": big},
                 )
-                if i == 200:
+                if i == 100:
                     # Bob, who does not subscribe to the stream, is served all along.
                     assert (await fast.request({"type": "ping"}))["type"] == "pong"
             assert await slow.closed_with() == Close.SLOW_CONSUMER
