@@ -69,6 +69,7 @@ async def test_agent_created_in_the_ui_answers_in_a_new_conversation(
     assert rows[0]["content"] == "@poet write about the sea at night"
     assert rows[1]["author"] == "Poet"
     assert rows[1]["content"].startswith("Poet (offline): I read your message")
+    await expect(page.get_by_role("button", name="Stop the agent's reply")).to_be_hidden()
     await page.screenshot(path=str(artifacts / "room.png"), full_page=True)
 
 

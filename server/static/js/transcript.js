@@ -196,7 +196,7 @@ export class Transcript {
   updateActivitySummary(box, items) {
     const tools = items.querySelectorAll(".tool").length;
     const delegations = items.querySelectorAll(".delegation").length;
-    const waiting = items.querySelectorAll(".tool.awaiting").length;
+    const waiting = items.querySelectorAll(".approval.awaiting").length;
     const parts = [];
     if (tools) parts.push(`${tools} tool call${tools > 1 ? "s" : ""}`);
     if (delegations) parts.push(`${delegations} delegation${delegations > 1 ? "s" : ""}`);
@@ -355,7 +355,7 @@ export class Transcript {
     deny.addEventListener("click", () => decide(false));
     const el = h(
       "li",
-      { class: "tool approval awaiting", dataset: { toolCall: id || "" } },
+      { class: "approval awaiting", dataset: { toolCall: id || "" } },
       h("p", {}, h("strong", {}, turn.agent?.name || "The agent"), " wants to run ", h("code", {}, frame.tool), ":"),
       h("pre", {}, pretty(frame.arguments ?? {})),
       h("div", { class: "actions", role: "group", "aria-label": `Approve or deny ${frame.tool}` }, approve, deny, status),

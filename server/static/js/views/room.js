@@ -33,8 +33,9 @@ export async function mountRoom(main, { id, socket, me }) {
     id: `composer-${id}`,
     name: "content",
     rows: "2",
-    placeholder: "Message… (@ to mention, Enter to send, Shift+Enter for a new line)",
+    placeholder: "Message… (@ to mention)",
     autocomplete: "off",
+    "aria-describedby": `composer-hint-${id}`,
   });
   const sendButton = h("button", { type: "submit", class: "send" }, "Send");
   const picker = new MentionPicker(textarea, () => candidates());
@@ -42,6 +43,8 @@ export async function mountRoom(main, { id, socket, me }) {
     "form",
     { class: "composer", "aria-label": "Write a message" },
     h("label", { for: textarea.id, class: "visually-hidden" }, "Message"),
+    h("span", { id: `composer-hint-${id}`, class: "visually-hidden" },
+      "Enter sends, Shift+Enter starts a new line, @ mentions an agent or a person."),
     h("div", { class: "composer-input" }, picker.listbox, textarea),
     sendButton,
   );

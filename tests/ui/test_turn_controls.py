@@ -1,0 +1,87 @@
+"""Controls over a running turn: Stop keeps the partial reply marked cancelled; a tool that
+needs approval waits for a person's click, then runs and the reply goes on."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+
+from tests.ui.conftest import SLOW_PROVIDER, Client, LiveServer
+from tests.ui.helpers import assert_well_formed, open_room, send, sign_in, wait_for_messages
+
+pytestmark = pytest.mark.browser
+
+
+async def solo_room(client: Client, delay_ms: int) -> tuple[dict, dict, str]:
+    erin = await client.register("Erin")
+    agent = await client.call(
+        "POST",
+        "/agents",
+        erin["token"],
+        json={"name": "Guide", "handle": "guide", "model": f"{SLOW_PROVIDER}:{delay_ms}"},
+    )
+    conversation = await client.call(
+        "POST",
+        "/conversations",
+        erin["token"],
+        json={"title": "Controls", "participants": [{"kind": "agent", "agent_id": agent["id"]}]},
+    )
+    return erin, agent, conversation["id"]
+
+
+async def test_stop_cancels_the_running_reply_and_keeps_what_was_written(
+    browser: Any, live_server: LiveServer, client: Client
+) -> None:
+    erin, _, conversation_id = await solo_room(client, delay_ms=250)
+    page = await (await browser.new_context()).new_page()
+    await sign_in(page, live_server.url, erin)
+    await open_room(page, live_server.url, conversation_id)
+
+    await send(page, "tell me a very long story about trains, stations and the night sky")
+    await expect(page.locator(".live .msg.streaming .body")).to_have_text(re.compile(r"\S"))
+    stop = page.get_by_role("button", name="Stop the agent's reply")
+    await stop.click()
+
+    rows = await wait_for_messages(page, 2)
+    assert_well_formed(rows)
+    assert rows[1]["author"] == "Guide"
+    assert rows[1]["status"] == "cancelled"
+    full = 'Guide (offline): I read your message about "tell me a very long story about trains,..."'
+    assert full.startswith(rows[1]["content"]) and rows[1]["content"] != full
+    await expect(stop).to_be_hidden()
+
+
+async def test_a_tool_call_waits_for_approval_in_the_room(
+    browser: Any, live_server: LiveServer, client: Client
+) -> None:
+    erin, agent, conversation_id = await solo_room(client, delay_ms=20)
+    await client.call(
+        "PUT",
+        f"/agents/{agent['id']}/tools/remember",
+        erin["token"],
+        json={"config": {"requires_approval": True}},
+    )
+    page = await (await browser.new_context()).new_page()
+    await sign_in(page, live_server.url, erin)
+    await open_room(page, live_server.url, conversation_id)
+
+    await send(page, "remember that the launch is on Friday")
+    approve = page.get_by_role("button", name="Approve")
+    await expect(approve).to_be_visible()
+    await expect(page.locator(".approval pre")).to_contain_text("the launch is on Friday")
+    await approve.click()
+
+    rows = await wait_for_messages(page, 2)
+    assert_well_formed(rows)
+    assert rows[-1]["author"] == "Guide"
+    assert "remember returned" in rows[-1]["content"]
+    activity = page.locator(".transcript .activity").last
+    summary = activity.locator(":scope > summary")
+    await expect(summary).to_have_text("1 tool call")
+    # It opened itself to show the approval; a person would only click it open otherwise.
+    if not await activity.evaluate("(details) => details.open"):
+        await summary.click()
+    await expect(activity.locator(".tool.status-ok")).to_be_visible()
