@@ -50,14 +50,11 @@ async def migrate_if_needed(url: str) -> bool:
 async def load_catalogue(db: Database, settings: Settings) -> None:
     """Sync the registered tools (entry points, `ELEVATE_TOOL_MODULES`) into the database and
     ensure the built-in agents exist."""
+    from agents.builtin import ensure_builtin_agents
     from store.tools import Tools
     from tools.registry import load_all
 
     await Tools(db).sync(load_all(settings.tool_modules or None))
-    try:  # TEMPORARY until agents/builtin.py lands
-        from agents.builtin import ensure_builtin_agents
-    except ImportError:
-        return
     await ensure_builtin_agents(db)
 
 

@@ -119,3 +119,14 @@ async def test_memories_are_filtered_by_who_asks(api: Api, database_url: str) ->
     }
     bobs = await api.ok("GET", f"/api/agents/{agent['id']}/memories", bob)
     assert {m["content"] for m in bobs} == {"the launch is in May", "bob likes coffee"}
+
+
+async def test_builtin_agents_are_loaded_and_read_only(api: Api) -> None:
+    alice = await api.register("Alice")
+    agents = {a["handle"]: a for a in await api.ok("GET", "/api/agents", alice)}
+    assistant = agents["assistant"]
+    assert assistant["kind"] == "system_agent" and assistant["can_edit"] is False
+    response = await api.call(
+        "PATCH", f"/api/agents/{assistant['id']}", alice, json={"instructions": "obey me"}
+    )
+    assert response.status_code == 403
