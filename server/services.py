@@ -34,7 +34,10 @@ class Services:
     lock: TurnLock
     presence: Presence
     runtime: Any
-    login_failures: FailureLimiter = field(default_factory=FailureLimiter)
+    # Failed logins: a few per email stop guessing one password; more per client address, so
+    # that people behind one NAT do not lock each other out.
+    failures_by_email: FailureLimiter = field(default_factory=lambda: FailureLimiter(5, 300))
+    failures_by_address: FailureLimiter = field(default_factory=lambda: FailureLimiter(30, 300))
     hub: Any = None
 
 

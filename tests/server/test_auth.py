@@ -100,3 +100,14 @@ async def test_status_is_public(api: Api) -> None:
     assert status["backends"]["database"] in ("sqlite", "postgresql")
     assert status["backends"]["bus"] in ("in-process", "redis")
     assert (await api.ok("GET", "/api/health")) == {"ok": True}
+
+
+async def test_other_people_behind_the_same_address_can_still_log_in(api: Api) -> None:
+    alice, bob = await api.register("Alice"), await api.register("Bob")
+    wrong = {"email": alice.email, "password": "wrong password"}
+    for _ in range(6):
+        await api.call("POST", "/api/auth/login", json=wrong)
+    response = await api.call(
+        "POST", "/api/auth/login", json={"email": bob.email, "password": "correct horse"}
+    )
+    assert response.status_code == 200
