@@ -72,7 +72,15 @@ async def test_two_people_watch_the_same_reply_stream(
         await open_room(page, live_server.url, conversation_id)
         await page.evaluate(RECORD_DELTAS_JS)
         pages.append(page)
-    alice_page = pages[0]
+    alice_page, bob_page = pages
+
+    # Presence and typing: Alice sees that Bob is here and typing.
+    await expect(alice_page.locator(".people summary")).to_have_text(
+        "3 in conversation · 2 here now"
+    )
+    await bob_page.get_by_role("combobox", name="Message").press_sequentially("hm")
+    await expect(alice_page.get_by_text("Bob is typing…")).to_be_visible()
+    await bob_page.get_by_role("combobox", name="Message").fill("")
 
     await send(alice_page, "@helper what is the plan for the launch next week")
 

@@ -4,6 +4,7 @@ needs approval waits for a person's click, then runs and the reply goes on."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,3 +86,71 @@ async def test_a_tool_call_waits_for_approval_in_the_room(
     if not await activity.evaluate("(details) => details.open"):
         await summary.click()
     await expect(activity.locator(".tool.status-ok")).to_be_visible()
+
+
+async def test_a_delegation_shows_as_a_nested_turn(
+    browser: Any, live_server: LiveServer, client: Client, artifacts: Path
+) -> None:
+    erin = await client.register("Erin")
+    scribe = await client.call(
+        "POST",
+        "/agents",
+        erin["token"],
+        json={"name": "Scribe", "handle": "scribe", "model": f"{SLOW_PROVIDER}:20"},
+    )
+    lead = await client.call(
+        "POST",
+        "/agents",
+        erin["token"],
+        json={
+            "name": "Lead",
+            "handle": "lead",
+            "model": f"{SLOW_PROVIDER}:20",
+            "delegates_to": [scribe["id"]],
+        },
+    )
+    conversation = await client.call(
+        "POST",
+        "/conversations",
+        erin["token"],
+        json={
+            "title": "Hand-offs",
+            "participants": [
+                {"kind": "agent", "agent_id": lead["id"]},
+                {"kind": "agent", "agent_id": scribe["id"]},
+            ],
+        },
+    )
+    page = await (await browser.new_context()).new_page()
+    await sign_in(page, live_server.url, erin)
+    await open_room(page, live_server.url, conversation["id"])
+    # Record the turns as they start, to check the nesting the page was told about.
+    await page.evaluate(
+        """() => {
+          window.__turns = [];
+          window.elevate.socket.on('turn.start', (f) => window.__turns.push(f));
+        }"""
+    )
+
+    await send(page, "@lead /delegate @scribe draft a tagline for the launch")
+    # Both agents are @mentioned, so after Lead's turn (with Scribe's nested one) Scribe
+    # answers in its own right.
+    rows = await wait_for_messages(page, 4)
+    assert_well_formed(rows)
+    assert [row["author"] for row in rows] == ["Erin", "Scribe", "Lead", "Scribe"]
+    assert "delegate returned" in rows[2]["content"]
+
+    turns = await page.evaluate("() => window.__turns")
+    parent = next(t for t in turns if t["agent"]["handle"] == "lead")
+    child = next(t for t in turns if t["agent"]["handle"] == "scribe")
+    assert child["parent_turn_id"] == parent["turn_id"]
+    nested = page.locator(".transcript > li.nested")
+    await expect(nested).to_have_count(1)
+    await expect(nested.locator(".via")).to_have_text("delegated by Lead")
+    lead_activity = page.locator(f'.transcript > li[data-turn="{parent["turn_id"]}"] .activity')
+    await expect(lead_activity.locator(":scope > summary")).to_have_text(
+        "1 tool call, 1 delegation"
+    )
+    await lead_activity.locator(":scope > summary").click()
+    await expect(lead_activity.locator(".delegation")).to_have_text("↳ Delegated to @scribe")
+    await page.screenshot(path=str(artifacts / "room-delegation.png"))
