@@ -37,6 +37,7 @@ class Connection:
         self.done = asyncio.Event()
         self.close_code: int | None = None
         self.close_reason = ""
+        self.flush_before_close = False
         self.subscriptions: dict[str, Any] = {}
 
     @property
@@ -76,6 +77,7 @@ class Connection:
         self.close_code, self.close_reason = code, reason
         try:
             self.queue.put_nowait(_CLOSE)
+            self.flush_before_close = True
         except asyncio.QueueFull:
             self.done.set()
 
@@ -83,6 +85,7 @@ class Connection:
         """Close now, dropping whatever is queued."""
         if self.close_code is None:
             self.close_code, self.close_reason = code, reason
+        self.flush_before_close = False
         self.done.set()
 
     def finish(self) -> None:
@@ -100,6 +103,15 @@ class Connection:
             log.debug("write failed on %s", self.id, exc_info=True)
         finally:
             self.done.set()
+
+    async def stop_writing(self, writer: asyncio.Task[None]) -> None:
+        """Let the writer flush up to a graceful close; otherwise stop it at once."""
+        if self.flush_before_close:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(writer), REPLAY_WAIT_SECONDS)
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await writer
 
     async def shut(self) -> None:
         """Send the close frame, if the socket is still open, without waiting forever."""

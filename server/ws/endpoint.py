@@ -48,7 +48,5 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         if reader.done() and not reader.cancelled() and reader.exception() is not None:
             connection.abort(Close.INTERNAL_ERROR, "internal_error")
         await services.hub.drop(connection)
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await writer
+        await connection.stop_writing(writer)
         await connection.shut()
