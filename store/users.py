@@ -89,12 +89,19 @@ class Users:
             return list(await session.scalars(select(User).where(User.id.in_(user_ids))))
 
     async def search(self, query: str, limit: int = 20) -> list[User]:
-        """Users whose name or email contains `query` (case-insensitive), by name."""
-        pattern = f"%{query.strip().lower()}%"
+        """Users whose name contains `query`, or whose email is exactly `query`, by name.
+
+        Emails are matched whole so that search cannot be used to list the directory's
+        addresses; a query shorter than two characters finds nobody.
+        """
+        needle = query.strip().lower()
+        if len(needle) < 2:
+            return []
+        pattern = f"%{needle}%"
         async with self.db.session() as session:
             rows = await session.scalars(
                 select(User)
-                .where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
+                .where(or_(func.lower(User.name).like(pattern), func.lower(User.email) == needle))
                 .order_by(User.name)
                 .limit(max(1, min(limit, 100)))
             )

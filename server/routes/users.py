@@ -18,5 +18,11 @@ async def search_users(
     users: UsersDep,
     query: Annotated[str, Query(max_length=200)] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> list:
-    return await users.search(query, limit)
+) -> list[UserBrief]:
+    found = await users.search(query, limit)
+    needle = query.strip().lower()
+    # Addresses are shown only to someone who already typed them in full.
+    return [
+        UserBrief(id=u.id, name=u.name, email=u.email if u.email.lower() == needle else None)
+        for u in found
+    ]

@@ -24,7 +24,7 @@ class UserBrief(Out):
 
     id: str
     name: str
-    email: str
+    email: str | None = None
 
 
 class RegisterIn(In):

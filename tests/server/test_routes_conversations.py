@@ -109,10 +109,11 @@ async def test_tool_call_decision_needs_access(api: Api) -> None:
 
 async def test_users_search(api: Api) -> None:
     alice = await api.register("Alice Liddell")
-    await api.register("Bob Builder")
+    bob = await api.register("Bob Builder")
     found = await api.ok("GET", "/api/users?query=lidd", alice)
-    assert [u["name"] for u in found] == ["Alice Liddell"] and set(found[0]) == {
-        "id",
-        "name",
-        "email",
-    }
+    assert [u["name"] for u in found] == ["Alice Liddell"]
+    assert found[0]["email"] is None, "a name search must not reveal addresses"
+    by_email = await api.ok("GET", f"/api/users?query={bob.email.upper()}", alice)
+    assert [(u["id"], u["email"]) for u in by_email] == [(bob.id, bob.email)]
+    assert await api.ok("GET", "/api/users?query=example.com", alice) == []
+    assert await api.ok("GET", "/api/users?query=b", alice) == []
