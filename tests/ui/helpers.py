@@ -16,11 +16,21 @@ TRANSCRIPT_JS = """
 }))
 """
 
-# Record every delta this page receives, to compare the streams two people saw.
-RECORD_DELTAS_JS = """
+# Record every delta this page receives, to compare the streams two people saw, and every text
+# a streaming bubble showed: what a person watching the room saw grow, without racing a timer.
+RECORD_STREAM_JS = """
 () => {
   window.__deltas = [];
+  window.__shown = [];
   window.elevate.socket.on('delta', (f) => window.__deltas.push([f.turn_id, f.text]));
+  new MutationObserver(() => {
+    for (const body of document.querySelectorAll('.live .msg.streaming .body')) {
+      const text = body.textContent;
+      if (text && window.__shown.at(-1) !== text) window.__shown.push(text);
+    }
+  }).observe(document.querySelector('.live'), {
+    childList: true, subtree: true, characterData: true,
+  });
 }
 """
 

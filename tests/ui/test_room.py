@@ -3,6 +3,7 @@ reload or a dropped socket mid-turn ends in the same full, duplicate-free transc
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -11,7 +12,7 @@ from playwright.async_api import expect
 
 from tests.ui.conftest import SLOW_PROVIDER, Client, LiveServer
 from tests.ui.helpers import (
-    RECORD_DELTAS_JS,
+    RECORD_STREAM_JS,
     assert_well_formed,
     open_room,
     send,
@@ -70,7 +71,7 @@ async def test_two_people_watch_the_same_reply_stream(
         page = await context.new_page()
         await sign_in(page, live_server.url, user)
         await open_room(page, live_server.url, conversation_id)
-        await page.evaluate(RECORD_DELTAS_JS)
+        await page.evaluate(RECORD_STREAM_JS)
         pages.append(page)
     alice_page, bob_page = pages
 
@@ -84,10 +85,6 @@ async def test_two_people_watch_the_same_reply_stream(
 
     await send(alice_page, "@helper what is the plan for the launch next week")
 
-    # Both see the agent's bubble fill while it is still being written.
-    for page in pages:
-        streaming = page.locator(".live .msg.streaming .body")
-        await expect(streaming).to_have_text(re.compile(r"\S"))
     rows = [await wait_for_messages(page, 2) for page in pages]
 
     assert rows[0] == rows[1]
@@ -101,6 +98,12 @@ async def test_two_people_watch_the_same_reply_stream(
     assert deltas[0] == deltas[1], "both people saw the same deltas in the same order"
     assert len(deltas[0]) > 3, "the reply streamed in several pieces"
     assert "".join(text for _, text in deltas[0]) == rows[0][1]["content"]
+    # Both saw the agent's bubble grow while it was being written.
+    for page in pages:
+        shown = await page.evaluate("() => window.__shown")
+        assert len(shown) > 3
+        assert all(rows[0][1]["content"].startswith(text) for text in shown)
+        assert shown[-1] != shown[0]
     assert await rest_transcript(client, alice, conversation_id) == [
         (row["seq"], row["content"]) for row in rows[0]
     ]
@@ -109,7 +112,7 @@ async def test_two_people_watch_the_same_reply_stream(
 async def test_reload_and_dropped_socket_mid_turn_lose_nothing(
     browser: Any, live_server: LiveServer, client: Client
 ) -> None:
-    alice, bob, _, conversation_id = await room_with_agent(client, delay_ms=150)
+    alice, bob, _, conversation_id = await room_with_agent(client, delay_ms=200)
     pages = []
     for user in (alice, bob):
         context = await browser.new_context()
@@ -120,8 +123,12 @@ async def test_reload_and_dropped_socket_mid_turn_lose_nothing(
     alice_page, bob_page = pages
 
     await send(bob_page, "@helper summarise everything we decided about the launch so far please")
-    await expect(alice_page.locator(".live .msg.streaming .body")).to_have_text(re.compile(r"\S"))
-    await expect(bob_page.locator(".live .msg.streaming .body")).to_have_text(re.compile(r"\S"))
+    await asyncio.gather(
+        *(
+            expect(page.locator(".live .msg.streaming .body")).to_have_text(re.compile(r"\S"))
+            for page in pages
+        )
+    )
 
     # Alice reloads mid-turn; Bob's socket drops mid-turn.
     await alice_page.reload()
@@ -143,9 +150,11 @@ async def test_reload_and_dropped_socket_mid_turn_lose_nothing(
           window.elevate.socket.drop();
         }"""
     )
-    rows = [await wait_for_messages(page, 3) for page in pages]
+    # Helper is the only agent in the room, so it answers this one too.
+    rows = [await wait_for_messages(page, 4) for page in pages]
     assert rows[0] == rows[1]
     assert_well_formed(rows[0])
+    assert [row["author"] for row in rows[0]] == ["Bob", "Helper", "Bob", "Helper"]
     assert [row["content"] for row in rows[0]].count("Thanks, that is all for today") == 1
     await bob_page.wait_for_function("() => window.elevate.socket.outbox.size === 0")
     assert await rest_transcript(client, bob, conversation_id) == [

@@ -36,7 +36,7 @@ async def solo_room(client: Client, delay_ms: int) -> tuple[dict, dict, str]:
 async def test_stop_cancels_the_running_reply_and_keeps_what_was_written(
     browser: Any, live_server: LiveServer, client: Client
 ) -> None:
-    erin, _, conversation_id = await solo_room(client, delay_ms=250)
+    erin, _, conversation_id = await solo_room(client, delay_ms=400)
     page = await (await browser.new_context()).new_page()
     await sign_in(page, live_server.url, erin)
     await open_room(page, live_server.url, conversation_id)

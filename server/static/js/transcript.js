@@ -251,6 +251,8 @@ export class Transcript {
       activity: box,
       items,
       calls: new Map(),
+      // Known only from a later frame: this page joined mid-turn and missed its start.
+      gap: !agent,
     };
     this.turns.set(turnId, turn);
     if (parent) this.noteDelegation(parent, turn);
@@ -266,18 +268,17 @@ export class Transcript {
   }
 
   turnStart(frame) {
-    const turn = this.ensureTurn(frame.turn_id, frame.agent, frame.parent_turn_id);
-    if (turn && turn.resumedAfterGap) turn.resumedAfterGap = false;
+    this.ensureTurn(frame.turn_id, frame.agent, frame.parent_turn_id);
   }
 
   delta(frame) {
     const turn = this.ensureTurn(frame.turn_id, null, null);
     if (!turn || turn.ended) return;
     if (turn.gap) {
-      // Deltas sent while the socket was down are gone; mark the hole until the stored message
-      // replaces this text.
+      // Deltas sent while the socket was down (or before this page loaded) are gone; mark the
+      // hole until the stored message replaces this text.
       turn.gap = false;
-      turn.text += " … ";
+      turn.text += turn.text ? " … " : "… ";
     }
     turn.text += frame.text || "";
     this.withScroll(() => {

@@ -108,7 +108,8 @@ export async function mountAgentEditor(main, { id, navigate }) {
 
   const sections = [form];
   if (!isNew) {
-    sections.push(await toolsSection(agent), await memoriesSection(agent), dangerSection(agent, navigate));
+    sections.push(await toolsSection(agent), await memoriesSection(agent));
+    if (agent.can_edit !== false) sections.push(dangerSection(agent, navigate));
   }
   clear(main).append(h("section", { class: "page agent-page" }, sections));
   heading.focus();
