@@ -45,6 +45,7 @@ async def test_agent_created_in_the_ui_answers_in_a_new_conversation(
     await expect(page.get_by_role("heading", name="Edit Poet")).to_be_visible()
     await expect(page.get_by_role("heading", name="Tools")).to_be_visible()
     await expect(page.get_by_role("heading", name="Memories")).to_be_visible()
+    await page.screenshot(path=str(artifacts / "agent-editor.png"), full_page=True)
 
     await page.get_by_role("link", name="New", exact=True).click()
     await page.get_by_label("Title").fill("Poetry hour")
