@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 import traceback
@@ -30,7 +31,8 @@ SCENARIOS = {
     "6": "bench.s6_long",
     "7": "bench.s7_processes",
 }
-DEFAULT_JSON = Path(__file__).parent / "results.json"
+HERE = Path(__file__).parent
+DEFAULT_JSON = HERE / "results.json"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -83,6 +85,30 @@ async def run_one(number: str, config: Config) -> ScenarioResult:
         result.notes.append(f"failed: {type(exc).__name__}: {exc}")
         traceback.print_exc()
         return result
+
+
+def revision() -> str:
+    """The commit measured, with `+dirty` when the working tree has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=HERE,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=HERE,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    if not head:
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 def machine() -> dict[str, Any]:
@@ -140,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"scenario {result.scenario}: {note}")
     report = {
         "date": started.isoformat(timespec="seconds"),
+        "revision": revision(),
         "machine": machine(),
         "quick": args.quick,
         "scenarios": [r.to_dict() for r in results],

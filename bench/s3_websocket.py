@@ -4,7 +4,8 @@ One server process (uvicorn subprocess, loopback), conversations of five people 
 one socket each) and one agent. In a round, the sender of each of the first 1, 10 or 100
 conversations sends at the same moment; the round ends when every socket of those
 conversations has seen `turn.end`. Latencies are measured at the sender. The three loads are
-interleaved round by round; ratios compare each with one conversation alone.
+interleaved round by round; ratios compare each with one conversation alone. The server runs on
+SQLite, then on PostgreSQL when one is given.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bench.fixtures import is_postgres
 from bench.harness import OURS, Batch, Config, ScenarioResult, interleave
 from bench.server import ROUND_TIMEOUT, ElevateServer, ServerRoom, server_missing
 
@@ -52,15 +54,30 @@ def label(conversations: int) -> str:
 async def run(config: Config) -> ScenarioResult:
     result = ScenarioResult("3", TITLE)
     loads = (1, 10, 100) if not config.quick else (1, 3)
-    rounds = config.scale(6, 2)
     missing = server_missing()
     if missing is not None:
         for metric in (FIRST_DELTA, TURN_END):
             result.missing(metric, OURS, UNIT, missing)
         return result
-    profile = config.profile_dir / "s3_server.prof" if config.profile_dir else None
+    await _backend(config, result, loads, postgres=False)
+    if is_postgres(config.database_url):
+        await _backend(config, result, loads, postgres=True)
+    return result
+
+
+async def _backend(
+    config: Config, result: ScenarioResult, loads: tuple[int, ...], *, postgres: bool
+) -> None:
+    backend = "PostgreSQL" if postgres else "SQLite"
+    profile = None
+    if config.profile_dir is not None and not postgres:
+        profile = config.profile_dir / "s3_server.prof"
     server = await ElevateServer.start(
-        "s3", config, settings={"max_connections_per_user": max(loads) + 10}, profile=profile
+        "s3",
+        config,
+        settings={"max_connections_per_user": max(loads) + 10},
+        postgres=postgres,
+        profile=profile,
     )
     samples = {n: {FIRST_DELTA: [], TURN_END: []} for n in loads}
     try:
@@ -69,14 +86,14 @@ async def run(config: Config) -> ScenarioResult:
         # Each conversation answers once before timing: every agent's graph gets compiled.
         await load_batch(rooms, 1, {FIRST_DELTA: [], TURN_END: []})()
         batches = {str(n): load_batch(rooms[:n], _repeats(n, config), samples[n]) for n in loads}
-        await interleave(batches, rounds)
+        await interleave(batches, config.scale(6, 2))
     finally:
         await server.stop()
     for metric in (FIRST_DELTA, TURN_END):
+        case = f"{backend}: {metric}"
         for n in loads:
-            result.add(metric, label(n), UNIT, samples[n][metric])
-        result.relate(metric, label(1))
-    return result
+            result.add(case, label(n), UNIT, samples[n][metric])
+        result.relate(case, label(1))
 
 
 def _repeats(conversations: int, config: Config) -> int:
