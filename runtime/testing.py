@@ -1,4 +1,4 @@
-"""Shared fakes for tests: a scripted chat model and an event recorder.
+"""Shared fakes for tests: a scripted chat model, a slowed offline model, an event recorder.
 
 `ScriptedChatModel` plays a list of replies (text, tool calls, errors, pauses) and records every
 prompt it received, so a test can assert on what the agent was told. Register it under a
@@ -20,7 +20,13 @@ from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field
 
 from runtime.models import register_provider, unregister_provider
-from runtime.offline import StreamingFromReply, stream_chunks, text_of, usage_for
+from runtime.offline import (
+    OfflineChatModel,
+    StreamingFromReply,
+    stream_chunks,
+    text_of,
+    usage_for,
+)
 from runtime.settings import Settings
 
 
@@ -215,6 +221,34 @@ def clear_scripted() -> None:
     """Forget every scripted model (and the provider)."""
     _scripted.clear()
     unregister_provider("scripted")
+
+
+SLOW_OFFLINE_PROVIDER = "slowoffline"
+
+
+class SlowOfflineModel(OfflineChatModel):
+    """The offline model with a pause after each streamed chunk, like a model over a network,
+    so tests (and demos) can watch a turn stream, join it late or cancel it."""
+
+    delay: float = 0.06
+
+    async def _astream(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        async for chunk in super()._astream(messages, stop, run_manager, **kwargs):
+            yield chunk
+            await asyncio.sleep(self.delay)
+
+
+def _slow_offline_factory(model: str, settings: Settings) -> SlowOfflineModel:
+    """`slowoffline:<ms>` pauses that many milliseconds per chunk (60 when not a number)."""
+    return SlowOfflineModel(name=model, delay=int(model) / 1000 if model.isdigit() else 0.06)
+
+
+def register_slow_offline() -> str:
+    """Make `slowoffline:<ms>` model names resolve; returns the provider prefix."""
+    register_provider(SLOW_OFFLINE_PROVIDER, _slow_offline_factory)
+    return SLOW_OFFLINE_PROVIDER
 
 
 class EventRecorder:

@@ -21,8 +21,10 @@ from server.errors import not_found
 from server.transcript import Transcript
 from server.ws.codes import Close
 from server.ws.connection import Connection
+from store.agents import Agents
 from store.conversations import Conversations
 from store.messages import MAX_PAGE, Messages
+from store.turns import Turns
 
 if TYPE_CHECKING:
     from server.services import Services
@@ -38,6 +40,7 @@ class Watch:
     bus: Subscription
     last_seq: int
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    announced_turns: set[str] = field(default_factory=set)
 
 
 def user_brief(connection: Connection) -> dict[str, str]:
@@ -93,6 +96,7 @@ class Hub:
         connection.subscriptions[conversation_id] = watch
         try:
             await self._replay(connection, watch)
+            await self._replay_running_turns(connection, watch)
         except BaseException:
             await self.unsubscribe(connection, conversation_id, announce=False)
             raise
@@ -142,6 +146,31 @@ class Hub:
             if len(rows) < MAX_PAGE:
                 return
 
+    async def _replay_running_turns(self, connection: Connection, watch: Watch) -> None:
+        """Tell a late joiner which turns are under way, so their deltas have a home.
+
+        The deltas sent before it joined are gone (they are ephemeral); `resumed: true` says
+        so, and the stored message replaces the partial text when the turn ends.
+        """
+        turns = await Turns(self.services.db).running(watch.conversation_id)
+        agents = Agents(self.services.db)
+        for turn in turns:
+            if turn.agent_id is None:
+                continue
+            agent = await agents.get(turn.agent_id)
+            watch.announced_turns.add(turn.id)
+            brief = {"id": agent.id, "name": agent.name, "handle": agent.handle}
+            await connection.send_waiting(
+                event(
+                    "turn.start",
+                    watch.conversation_id,
+                    turn_id=turn.id,
+                    agent=brief,
+                    parent_turn_id=turn.parent_turn_id,
+                    resumed=True,
+                )
+            )
+
     async def _forward(self, connection: Connection, watch: Watch) -> None:
         assert connection.user is not None
         me = connection.user.id
@@ -153,7 +182,7 @@ class Hub:
                     if seq <= watch.last_seq:
                         continue
                     watch.last_seq = seq
-            elif kind == "typing" and (item.get("user") or {}).get("id") == me:
+            elif self._redundant(item, watch, me):
                 continue
             elif (
                 kind == "participant.removed"
@@ -164,6 +193,13 @@ class Hub:
             connection.send(item)
         if watch.bus.overflowed:
             connection.abort(Close.SLOW_CONSUMER, "slow_consumer")
+
+    @staticmethod
+    def _redundant(item: dict[str, Any], watch: Watch, me: str) -> bool:
+        """Events this socket must not get: its own typing, a turn.start it was already sent."""
+        if item.get("type") == "typing":
+            return (item.get("user") or {}).get("id") == me
+        return item.get("type") == "turn.start" and item.get("turn_id") in watch.announced_turns
 
     async def _lost_access(self, connection: Connection, watch: Watch) -> bool:
         assert connection.user is not None

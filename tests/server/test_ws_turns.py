@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from runtime.models import unregister_provider
+from runtime.testing import SLOW_OFFLINE_PROVIDER, register_slow_offline
 from tests.server.live import Api, LiveServer, Socket, messages_of, socket
+
+
+@pytest.fixture
+def slow_model() -> Any:
+    """`slowoffline:<ms>` agents stream slowly enough for a test to act mid-turn."""
+    register_slow_offline()
+    yield f"{SLOW_OFFLINE_PROVIDER}:40"
+    unregister_provider(SLOW_OFFLINE_PROVIDER)
 
 
 def turn_frames(frames: list[dict[str, Any]], turn_id: str) -> list[dict[str, Any]]:
@@ -16,12 +28,14 @@ def turn_frames(frames: list[dict[str, Any]], turn_id: str) -> list[dict[str, An
     ]
 
 
-async def _agent(api: Api, owner, name: str = "Helper") -> dict[str, Any]:
+async def _agent(
+    api: Api, owner, name: str = "Helper", model: str = "offline:default"
+) -> dict[str, Any]:
     return await api.ok(
         "POST",
         "/api/agents",
         owner,
-        json={"name": name, "description": "answers questions", "model": "offline:default"},
+        json={"name": name, "description": "answers questions", "model": model},
     )
 
 
@@ -100,26 +114,55 @@ async def test_cancel_frame_answers_with_ref(api: Api, server: LiveServer) -> No
     assert response.status_code == 200 and response.json()["cancelled"] is False
 
 
-async def test_reject_policy_reports_turn_in_progress_or_acks(api: Api, server: LiveServer) -> None:
+async def test_reject_policy_reports_turn_in_progress(
+    api: Api, server: LiveServer, slow_model: str
+) -> None:
     """Under `reject`, a message sent while the agent replies is refused with
-    `turn_in_progress`; one sent after the turn is accepted."""
+    `turn_in_progress` and stored nowhere; one sent after the turn is accepted."""
     alice = await api.register("Alice")
-    helper = await _agent(api, alice)
+    helper = await _agent(api, alice, model=slow_model)
     room = await api.conversation(alice, agents=(helper["id"],), policy={"mid_turn": "reject"})
     async with socket(server, alice.token) as a:
         await a.subscribe(room["id"])
         await a.request(
             {"type": "send", "conversation_id": room["id"], "client_msg_id": "1", "content": "hi"}
         )
-        await a.until(lambda f: f["type"] == "turn.start")
+        await a.until(lambda f: f["type"] == "delta")
         answer = await a.request(
             {"type": "send", "conversation_id": room["id"], "client_msg_id": "2", "content": "x"}
         )
-        assert (answer["type"], answer.get("code")) in {
-            ("error", "turn_in_progress"),
-            ("ack", None),  # the turn may already have ended
-        }
-        await a.until(lambda f: f["type"] == "turn.end")
+        assert (answer["type"], answer["code"]) == ("error", "turn_in_progress")
+        end = await a.until(lambda f: f["type"] == "turn.end")
+        assert end["message_seq"] == 2, "the refused message took no seq"
+        after = await a.request(
+            {"type": "send", "conversation_id": room["id"], "client_msg_id": "3", "content": "y"}
+        )
+        assert (after["type"], after["seq"]) == ("ack", 3)
+
+
+async def test_a_subscriber_joining_mid_turn_is_told_the_turn_is_running(
+    api: Api, server: LiveServer, slow_model: str
+) -> None:
+    alice, bob = await api.register("Alice"), await api.register("Bob")
+    helper = await _agent(api, alice, model=slow_model)
+    room = await api.conversation(alice, bob, agents=(helper["id"],))
+    async with socket(server, alice.token) as a:
+        await a.subscribe(room["id"])
+        await a.request(
+            {"type": "send", "conversation_id": room["id"], "client_msg_id": "1", "content": "hi"}
+        )
+        start = await a.until(lambda f: f["type"] == "turn.start")
+        await a.until(lambda f: f["type"] == "delta")
+        async with socket(server, bob.token) as b:
+            await b.subscribe(room["id"])
+            end = await b.until(lambda f: f["type"] == "turn.end")
+            mine = turn_frames(b.frames, start["turn_id"])
+            starts = [f for f in mine if f["type"] == "turn.start"]
+            assert len(starts) == 1 and starts[0]["resumed"] is True
+            assert starts[0]["agent"] == start["agent"]
+            assert [f["type"] for f in mine][-2:] == ["message", "turn.end"]
+            assert end["status"] == "completed"
+            assert messages_of(b.frames, room["id"]) == [1, 2]
 
 
 async def test_tool_approval_is_decided_over_rest(api: Api, server: LiveServer) -> None:

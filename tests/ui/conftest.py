@@ -7,7 +7,6 @@ Outside CI a missing Chromium skips these tests with the reason; in CI (`CI=true
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import threading
@@ -20,9 +19,9 @@ import httpx
 import pytest
 import uvicorn
 
-from runtime.models import register_provider, unregister_provider
-from runtime.offline import OfflineChatModel
+from runtime.models import unregister_provider
 from runtime.settings import Settings
+from runtime.testing import SLOW_OFFLINE_PROVIDER, register_slow_offline
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,34 +35,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-SLOW_PROVIDER = "slowoffline"
-CHUNK_DELAY_SECONDS = 0.06
-
-
-class SlowOfflineModel(OfflineChatModel):
-    """The offline model with a pause after each streamed chunk, like a model over a network."""
-
-    delay: float = CHUNK_DELAY_SECONDS
-
-    async def _astream(
-        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
-    ):
-        async for chunk in super()._astream(messages, stop, run_manager, **kwargs):
-            yield chunk
-            await asyncio.sleep(self.delay)
-
-
-def slow_model(model: str, settings: Settings) -> SlowOfflineModel:
-    """`slowoffline:<ms>` pauses that many milliseconds per chunk; any other name the default."""
-    delay = int(model) / 1000 if model.isdigit() else CHUNK_DELAY_SECONDS
-    return SlowOfflineModel(name=model, delay=delay)
 
 
 @pytest.fixture(autouse=True, scope="session")
 def slow_model_provider() -> Iterator[None]:
-    register_provider(SLOW_PROVIDER, slow_model)
+    register_slow_offline()
     yield
-    unregister_provider(SLOW_PROVIDER)
+    unregister_provider(SLOW_OFFLINE_PROVIDER)
 
 
 @pytest.fixture
@@ -109,7 +87,7 @@ def live_server(database_url: str, redis_url: str | None, tmp_path: Path) -> Ite
         redis_url=redis_url,
         openai_api_key=None,
         openai_base_url=None,
-        default_model=f"{SLOW_PROVIDER}:default",
+        default_model=f"{SLOW_OFFLINE_PROVIDER}:default",
         data_dir=tmp_path,
         allowed_origins=["*"],
         frames_per_second=200.0,

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.ui.conftest import SLOW_PROVIDER, Client, LiveServer
+from runtime.testing import SLOW_OFFLINE_PROVIDER as SLOW_PROVIDER
+from tests.ui.conftest import Client, LiveServer
 from tests.ui.helpers import assert_well_formed, open_room, send, sign_in, wait_for_messages
 
 pytestmark = pytest.mark.browser

@@ -268,7 +268,9 @@ export class Transcript {
   }
 
   turnStart(frame) {
-    this.ensureTurn(frame.turn_id, frame.agent, frame.parent_turn_id);
+    const turn = this.ensureTurn(frame.turn_id, frame.agent, frame.parent_turn_id);
+    // A turn announced on subscribe (`resumed`) already streamed text this page never saw.
+    if (turn && frame.resumed && !turn.text) turn.gap = true;
   }
 
   delta(frame) {
