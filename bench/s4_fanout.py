@@ -10,6 +10,7 @@ socket has seen `turn.end`; the rate is frames received by all sockets over the 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,11 +19,14 @@ from bench.crowd import Client, close_all, connect_many
 from bench.frames import turn_frames
 from bench.harness import OURS, Batch, Config, ScenarioResult, Target, compare, interleave
 from bench.processes import broadcast_server
+from bench.server import SUBSCRIBE_CONCURRENCY, ElevateServer, server_missing
 
 TITLE = "Fan-out: deliveries per second to subscribed sockets"
 UNIT = "frames/s"
 BARE = "websockets broadcast (bare)"
 END_MARKER = '"turn.end"'
+# An app factory (module:function) measured beside ours in the same run: a candidate fix.
+EXPERIMENT = os.environ.get("BENCH_EXPERIMENT_APP", "")
 ROUND_TIMEOUT = 120.0
 
 
@@ -55,27 +59,44 @@ async def run(config: Config) -> ScenarioResult:
     case = f"{sockets} sockets, one room"
     batches: dict[str, Batch] = {}
     frames = turn_frames()
-    from bench.server import ElevateServer, server_missing
-
     missing = server_missing()
     async with broadcast_server() as bare:
         bare_clients = await connect_many([bare.ws_url] * sockets)
-        ours = None
+        servers: list[ElevateServer] = []
         try:
             if missing is None:
                 ours = await ElevateServer.start(
                     "s4", config, settings={"max_connections_per_user": sockets + 10}
                 )
+                servers.append(ours)
                 room = await ours.room(clients_per_user=sockets, users=1)
                 frames = await room.capture_turn()
+                result.notes.append(
+                    f"subscribing {sockets} sockets of one user to one room took "
+                    f"{room.subscribe_seconds:.1f} s ({SUBSCRIBE_CONCURRENCY} at a time, until "
+                    "the presence frames each join sends to every subscriber stopped)"
+                )
                 batches[OURS] = ours_batch(room.clients, room, repeats)
+                if EXPERIMENT:
+                    trial = await ElevateServer.start(
+                        "s4x",
+                        config,
+                        settings={"max_connections_per_user": sockets + 10},
+                        app=EXPERIMENT,
+                    )
+                    servers.append(trial)
+                    trial_room = await trial.room(clients_per_user=sockets, users=1)
+                    await trial_room.capture_turn()
+                    batches[f"{OURS} + {EXPERIMENT}"] = ours_batch(
+                        trial_room.clients, trial_room, repeats
+                    )
             batches[BARE] = bare_batch(bare_clients, frames, repeats)
             await interleave(batches, 1)
             samples = await interleave(batches, rounds)
         finally:
             await close_all(bare_clients)
-            if ours is not None:
-                await ours.stop()
+            for server in servers:
+                await server.stop()
     if missing is not None:
         result.missing(case, OURS, UNIT, missing)
     for system, values in samples.items():

@@ -64,10 +64,10 @@ def server_env(url: str, redis_url: str | None, settings: dict[str, Any]) -> dic
     return env
 
 
-def uvicorn_args(profile: Path | None) -> list[str]:
+def uvicorn_args(profile: Path | None, app: str | None = None) -> list[str]:
     # BENCH_SERVER_APP swaps in another app factory: how a candidate fix is measured before
     # it is made (a module that patches the product, then calls bench.server_app.create).
-    app = os.environ.get("BENCH_SERVER_APP", "bench.server_app:create")
+    app = app or os.environ.get("BENCH_SERVER_APP", "bench.server_app:create")
     args = ["-m", "uvicorn", app, "--factory", "--host", "127.0.0.1"]
     args += ["--port", "{port}", "--log-level", "warning", "--no-access-log"]
     if profile is not None:
@@ -95,13 +95,14 @@ class ElevateServer:
         postgres: bool = False,
         database_url: str | None = None,
         profile: Path | None = None,
+        app: str | None = None,
     ) -> ElevateServer:
         url = database_url or await fresh_database(name, config, postgres=postgres)
         env = server_env(url, config.redis_url if redis else None, settings or {})
         started = []
         try:
             for index in range(processes):
-                process = ServerProcess(uvicorn_args(profile), env=env, name=f"{name}-{index}")
+                process = ServerProcess(uvicorn_args(profile, app), env=env, name=f"{name}-{index}")
                 started.append(await process.start())
         except BaseException:
             for process in started:
