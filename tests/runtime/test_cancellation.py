@@ -4,9 +4,6 @@ lost lease (fencing)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-import pytest
 
 from runtime.locks import Lease
 from store.db import Database
@@ -22,12 +19,6 @@ from tests.runtime.group_harness import (
     open_world,
     record,
 )
-
-
-@pytest.fixture
-async def world(db: Database, redis_url: str | None) -> AsyncIterator[World]:
-    async with open_world(db, redis_url) as opened:
-        yield opened
 
 
 async def holding_room(world: World, reply: Say, *later: str):

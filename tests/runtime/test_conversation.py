@@ -4,7 +4,6 @@ policies, and two runtimes (two processes) sharing one conversation."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -27,15 +26,8 @@ from tests.runtime.group_harness import (
     add_user,
     fast_settings,
     of_type,
-    open_world,
     record,
 )
-
-
-@pytest.fixture
-async def world(db: Database, redis_url: str | None) -> AsyncIterator[World]:
-    async with open_world(db, redis_url) as opened:
-        yield opened
 
 
 async def test_a_posted_message_is_stored_before_it_is_announced(world: World) -> None:

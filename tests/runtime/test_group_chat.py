@@ -3,10 +3,6 @@ scripted runner: routing, the loop guard, event order and what is stored."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from runtime.router import SpeakerRouter
 from runtime.testing import ScriptedChatModel, clear_scripted, scripted
 from store.agents import Agents
@@ -25,12 +21,6 @@ from tests.runtime.group_harness import (
     real_runner,
     record,
 )
-
-
-@pytest.fixture
-async def world(db: Database, redis_url: str | None) -> AsyncIterator[World]:
-    async with open_world(db, redis_url) as opened:
-        yield opened
 
 
 async def people_and_agents(db: Database):

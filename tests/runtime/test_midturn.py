@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
 from runtime.conversation import Busy
-from store.db import Database
 from store.messages import Messages
 from store.turns import Turns
-from tests.runtime.group_harness import Say, World, add_agent, add_room, add_user, open_world
-
-
-@pytest.fixture
-async def world(db: Database, redis_url: str | None) -> AsyncIterator[World]:
-    async with open_world(db, redis_url) as opened:
-        yield opened
+from tests.runtime.group_harness import Say, World, add_agent, add_room, add_user
 
 
 async def busy_room(world: World, policy: dict[str, str], *later: str):
