@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from runtime.settings import Settings
 from store.base import Base
 from store.db import Database
 from store.migrate import upgrade
@@ -88,3 +90,23 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 def redis_url() -> str | None:
     """`REDIS_URL` when the run asked for Redis, else None (the in-process backends)."""
     return REDIS_URL or None
+
+
+@pytest.fixture
+def make_settings(
+    database_url: str, redis_url: str | None, tmp_path: Path
+) -> Callable[..., Settings]:
+    """Settings on this test's database and bus, offline, with per-test overrides."""
+
+    def build(**overrides: Any) -> Settings:
+        return Settings(
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            OPENAI_API_KEY=None,
+            OPENAI_BASE_URL=None,
+            data_dir=tmp_path,
+            environment="test",
+            **overrides,
+        )
+
+    return build

@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runtime.settings import Settings
 from tests.server.live import Api, LiveServer, live_server
-
-
-@pytest.fixture
-def make_settings(
-    database_url: str, redis_url: str | None, tmp_path: Path
-) -> Callable[..., Settings]:
-    def build(**overrides: Any) -> Settings:
-        return Settings(
-            DATABASE_URL=database_url,
-            REDIS_URL=redis_url,
-            OPENAI_API_KEY=None,
-            OPENAI_BASE_URL=None,
-            data_dir=tmp_path,
-            environment="test",
-            **overrides,
-        )
-
-    return build
 
 
 @pytest.fixture
