@@ -1,7 +1,8 @@
-"""The database handle: one async engine per URL, sessions, and SQLite set up for concurrency.
+"""The database handle: one async engine per URL, write and read sessions, pool settings.
 
-SQLite (the embedded default) runs in WAL mode, with `BEGIN IMMEDIATE` so that concurrent
-writers queue on the busy timeout instead of failing on a lock upgrade.
+SQLite (the embedded default) runs in WAL mode. Write sessions begin with `BEGIN IMMEDIATE`, so
+concurrent writers queue on the busy timeout instead of failing on a lock upgrade; read sessions
+begin with a deferred `BEGIN`, so they read a WAL snapshot without queueing behind writers.
 """
 
 from __future__ import annotations
@@ -12,16 +13,25 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import NullPool
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool, PoolResetState
+from sqlalchemy.util.concurrency import await_
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+# Execution option marking a read-only connection; the SQLite begin listener reads it.
+READ_ONLY = "elevate_read_only"
+
+# Longer than any transaction, shorter than the idle timeouts of proxies and firewalls.
+POOL_RECYCLE_SECONDS = 1800
 
 
 def async_url(url: str) -> str:
@@ -32,6 +42,11 @@ def async_url(url: str) -> str:
     elif parsed.drivername in ("postgres",):
         parsed = parsed.set(drivername="postgresql+asyncpg")
     return parsed.render_as_string(hide_password=False)
+
+
+def _aiosqlite(dbapi_connection: Any) -> Any:
+    """The aiosqlite connection behind SQLAlchemy's adapter (one worker thread per connection)."""
+    return dbapi_connection._connection
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -47,12 +62,40 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    def _on_begin(conn: Connection) -> None:
+        statement = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+        # Straight to aiosqlite: one hop to its thread, where a SQLAlchemy cursor costs three.
+        await_(_aiosqlite(conn.connection.dbapi_connection).execute(statement))
+
+    @event.listens_for(engine.sync_engine.pool, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+        # The pool's own reset is off: after a commit it would cost a ROLLBACK hop for nothing.
+        # Only a connection really left inside a transaction is rolled back here.
+        if state.asyncio_safe and _aiosqlite(dbapi_connection)._conn.in_transaction:
+            dbapi_connection.rollback()
+
+
+def _configure_postgres(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        # Instead of a pre-ping round trip: a connection whose socket the server closed
+        # (restart, idle timeout) is known closed locally; the pool then opens a fresh one.
+        if dbapi_connection._connection.is_closed():
+            raise DisconnectionError("connection closed by the server")
+
+
+class _ReadSession(Session):
+    """A session that refuses to flush: reads only, on a transaction that may not write."""
+
+
+@event.listens_for(_ReadSession, "before_flush")
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read session cannot write; use Database.session()")
 
 
 class Database:
-    """An engine and a session factory for one database URL.
+    """An engine and session factories for one database URL.
 
     Nothing connects until the first query; `close()` releases the pool.
     """
@@ -62,19 +105,33 @@ class Database:
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo}
+        read_options: dict[str, Any] = {READ_ONLY: True}
         if self.dialect == "sqlite":
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            kwargs["poolclass"] = NullPool if database in (None, "", ":memory:") else None
-            kwargs = {k: v for k, v in kwargs.items() if v is not None}
+            if database in (None, "", ":memory:"):
+                kwargs["poolclass"] = NullPool
             kwargs["connect_args"] = {"timeout": 30}
+            kwargs["pool_reset_on_return"] = None
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+            kwargs.update(
+                pool_size=pool_size,
+                max_overflow=pool_size * 2,
+                pool_recycle=POOL_RECYCLE_SECONDS,
+            )
+            read_options["postgresql_readonly"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
+        else:
+            _configure_postgres(self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(**read_options),
+            expire_on_commit=False,
+            sync_session_class=_ReadSession,
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -82,8 +139,19 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction: committed on success, rolled back on error."""
+        """A session in one write transaction: committed on success, rolled back on error."""
         async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session in one read-only transaction, for reads that write nothing afterwards.
+
+        On SQLite it begins deferred, so it does not wait for writers; a session that reads
+        and then writes must use `session()` instead, or its write could fail on a snapshot
+        that a concurrent writer made stale.
+        """
+        async with self.read_sessionmaker() as session, session.begin():
             yield session
 
     async def close(self) -> None:

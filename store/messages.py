@@ -3,6 +3,9 @@
 The counter lives on the conversation row. Incrementing it with `UPDATE ... RETURNING` takes the
 row lock (PostgreSQL) or the write lock (SQLite) for the rest of the transaction, so concurrent
 appenders are serialised there, and a rolled-back append gives its number back: no gaps.
+
+An append is the hottest write there is, so it is two Core statements in one transaction (no
+ORM unit of work); the returned message is the ORM object built from the values it stored.
 """
 
 from __future__ import annotations
@@ -10,16 +13,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
-from store.base import utcnow
+from store.base import UTCDateTime, utcnow
 from store.db import Database
 from store.errors import NotFound, integrity_conflict
 from store.models import Conversation, ConversationMessage
 
 MAX_PAGE = 500
+
+_conversations = Conversation.__table__
+_messages = ConversationMessage.__table__
+
+_NEXT_SEQ = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("conversation_id"))
+    .values(
+        last_seq=_conversations.c.last_seq + 1,
+        last_message_time=bindparam("now", type_=UTCDateTime()),
+    )
+    .returning(_conversations.c.last_seq)
+)
+_INSERT = insert(_messages)
+_SENT = select(_messages.c.id).where(
+    _messages.c.conversation_id == bindparam("conversation_id"),
+    _messages.c.author_participant_id.is_(None),
+    _messages.c.client_msg_id == bindparam("client_msg_id"),
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +54,40 @@ class Appended:
 
 
 class _AlreadySent(Exception):
-    def __init__(self, message: ConversationMessage) -> None:
-        self.message = message
+    """A system message (no author) with this `client_msg_id` exists: roll back, return it."""
+
+
+def _column_values(message: ConversationMessage) -> dict[str, Any]:
+    """Every column's value: what the caller set, else the column's Python default.
+
+    They are set on `message` too, so it needs no reload; `None`s are left out of the INSERT
+    (SQL NULL, as the ORM stores an attribute it was never given, JSON columns included).
+    """
+    values: dict[str, Any] = {}
+    for column in _messages.columns:
+        value = message.__dict__.get(column.key)
+        if value is None and column.default is not None:
+            default = column.default
+            value = default.arg(None) if default.is_callable else default.arg
+        setattr(message, column.key, value)
+        if value is not None:
+            values[column.key] = value
+    return values
+
+
+def _insert(connection: Connection, values: dict[str, Any], system_resend: bool) -> int:
+    seq = connection.execute(
+        _NEXT_SEQ, {"conversation_id": values["conversation_id"], "now": utcnow()}
+    ).scalar_one_or_none()
+    if seq is None:
+        raise NotFound("conversations", values["conversation_id"])
+    if system_resend:
+        # The unique key cannot see a NULL author: check under the lock instead.
+        params = {k: values[k] for k in ("conversation_id", "client_msg_id")}
+        if connection.execute(_SENT, params).first() is not None:
+            raise _AlreadySent
+    connection.execute(_INSERT, {**values, "seq": seq})
+    return seq
 
 
 class Messages:
@@ -52,49 +107,50 @@ class Messages:
     ) -> Appended:
         """Store a message with the next `seq` of its conversation, in one transaction.
 
-        With a `client_msg_id`, a second call by the same author returns the first message.
+        With a `client_msg_id`, a second call by the same author returns the first message:
+        the unique key (conversation, author, client_msg_id) rejects the second insert, even
+        when both race, and the rollback gives its `seq` back. Callers that expect resends
+        check first (the runtime does), so a first send pays for no extra read here.
         """
+        # Built first: the model's validators reject a bad value before any SQL is sent.
+        message = ConversationMessage(
+            conversation_id=conversation_id,
+            content=content,
+            author_participant_id=author_participant_id,
+            client_msg_id=client_msg_id,
+            **fields,
+        )
+        values = _column_values(message)
+        system_resend = client_msg_id is not None and author_participant_id is None
         key = (conversation_id, author_participant_id, client_msg_id)
-        if client_msg_id is not None:
-            existing = await self._by_client_msg_id(*key)
-            if existing is not None:
-                return Appended(existing, created=False)
         try:
-            async with self.db.session() as session:
-                seq = await self._next_seq(session, conversation_id)
-                if client_msg_id is not None:
-                    # Checked again under the lock: a concurrent retry may have won the race.
-                    found = await self._find(session, *key)
-                    if found is not None:
-                        # Detach it first: the rollback would expire it, unreadable afterwards.
-                        session.expunge(found)
-                        raise _AlreadySent(found)
-                message = ConversationMessage(
-                    conversation_id=conversation_id,
-                    seq=seq,
-                    content=content,
-                    author_participant_id=author_participant_id,
-                    client_msg_id=client_msg_id,
-                    **fields,
-                )
-                session.add(message)
-                await session.flush()
-            return Appended(message, created=True)
-        except _AlreadySent as already:
-            return Appended(already.message, created=False)
+            async with self.db.engine.begin() as connection:
+                message.seq = await connection.run_sync(_insert, values, system_resend)
+        except _AlreadySent:
+            return await self._existing(*key)
         except IntegrityError as exc:
             if client_msg_id is not None:
                 existing = await self._by_client_msg_id(*key)
                 if existing is not None:
                     return Appended(existing, created=False)
             raise integrity_conflict("conversation_messages", exc) from exc
+        make_transient_to_detached(message)
+        return Appended(message, created=True)
+
+    async def _existing(
+        self, conversation_id: str, author: str | None, client_msg_id: str
+    ) -> Appended:
+        existing = await self._by_client_msg_id(conversation_id, author, client_msg_id)
+        if existing is None:
+            raise NotFound("conversation_messages", client_msg_id, "client_msg_id")
+        return Appended(existing, created=False)
 
     async def after(
         self, conversation_id: str, after_seq: int = 0, limit: int = 100
     ) -> list[ConversationMessage]:
         """Messages with `seq > after_seq`, oldest first, at most `limit` (capped)."""
         limit = max(1, min(limit, MAX_PAGE))
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             rows = await session.scalars(
                 select(ConversationMessage)
                 .where(
@@ -108,7 +164,7 @@ class Messages:
 
     async def latest(self, conversation_id: str, limit: int = 50) -> list[ConversationMessage]:
         """The last `limit` messages, oldest first: the window an agent reads."""
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             rows = await session.scalars(
                 select(ConversationMessage)
                 .where(ConversationMessage.conversation_id == conversation_id)
@@ -118,7 +174,7 @@ class Messages:
             return list(reversed(list(rows)))
 
     async def get(self, conversation_id: str, seq: int) -> ConversationMessage:
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             message = await session.scalar(
                 select(ConversationMessage).where(
                     ConversationMessage.conversation_id == conversation_id,
@@ -130,7 +186,7 @@ class Messages:
         return message
 
     async def last_seq(self, conversation_id: str) -> int:
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             value = await session.scalar(
                 select(Conversation.last_seq).where(Conversation.id == conversation_id)
             )
@@ -138,32 +194,14 @@ class Messages:
             raise NotFound("conversations", conversation_id)
         return value
 
-    async def _next_seq(self, session: AsyncSession, conversation_id: str) -> int:
-        result = await session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id)
-            .values(last_seq=Conversation.last_seq + 1, last_message_time=utcnow())
-            .returning(Conversation.last_seq)
-        )
-        seq = result.scalar_one_or_none()
-        if seq is None:
-            raise NotFound("conversations", conversation_id)
-        return seq
-
     async def _by_client_msg_id(
         self, conversation_id: str, author: str | None, client_msg_id: str
     ) -> ConversationMessage | None:
-        async with self.db.sessionmaker() as session:
-            return await self._find(session, conversation_id, author, client_msg_id)
-
-    @staticmethod
-    async def _find(
-        session: AsyncSession, conversation_id: str, author: str | None, client_msg_id: str
-    ) -> ConversationMessage | None:
-        return await session.scalar(
-            select(ConversationMessage).where(
-                ConversationMessage.conversation_id == conversation_id,
-                ConversationMessage.author_participant_id == author,
-                ConversationMessage.client_msg_id == client_msg_id,
+        async with self.db.read() as session:
+            return await session.scalar(
+                select(ConversationMessage).where(
+                    ConversationMessage.conversation_id == conversation_id,
+                    ConversationMessage.author_participant_id == author,
+                    ConversationMessage.client_msg_id == client_msg_id,
+                )
             )
-        )
