@@ -7,12 +7,16 @@ call, and `tool.approval` (through the tool executor) when a call waits for a pe
 
 The returned `content` is exactly the emitted deltas joined, in order. A model error ends the
 turn as `failed` with what had streamed; cancellation propagates as `CancelledError`.
+
+Given the rows the runtime read for the trigger (`request.inputs`: the agent row, the roster,
+the summary watermark), a turn reads the rest (window, attached prompts, whether the agent has
+memories) in one transaction; without them it reads everything itself.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +24,19 @@ from langchain_core.messages import BaseMessage, HumanMessage
 
 from runtime.compiler import AgentCompiler, CompiledAgent, TextStream, TurnContext
 from runtime.errors import AgentDefinitionError, ModelError
-from runtime.history import History, Summarizer, build_history, extractive_summary
-from runtime.prompting import build_instructions
+from runtime.history import History, Summarizer, build_history, extractive_summary, read_window
+from runtime.prompting import (
+    build_instructions,
+    compose,
+    has_memories,
+    members_from_roster,
+    recall,
+)
 from runtime.settings import Settings
-from store.agents import Agents
+from runtime.turn_state import TurnInputs
+from store.agents import Agents, attached_prompts_in
 from store.db import Database
+from store.models import Agent
 from store.tools import Tools
 from tools.approvals import ApprovalGate
 from tools.context import ToolContext
@@ -48,6 +60,7 @@ class AgentTurnRequest:
     delegation_depth: int = 0
     delegation_chain: tuple[str, ...] = ()
     delegate: Callable[[str, str], Awaitable[str]] | None = None
+    inputs: TurnInputs | None = None
 
 
 @dataclass
@@ -106,8 +119,14 @@ class AgentRunner:
         return await self._drive(request, resume=True)
 
     async def _drive(self, request: AgentTurnRequest, *, resume: bool) -> AgentTurnResult:
+        inputs = request.inputs
         try:
-            compiled = await self.compiler.compile(request.agent_id)
+            if inputs is None:
+                compiled = await self.compiler.compile(request.agent_id)
+            else:
+                compiled = await self.compiler.compile(
+                    request.agent_id, agent=inputs.agent, known=inputs.roster.known
+                )
         except AgentDefinitionError as exc:
             return AgentTurnResult("", "failed", "", 0, 0, error=str(exc))
         context: TurnContext | None = None
@@ -128,30 +147,13 @@ class AgentRunner:
 
     async def prepare(self, request: AgentTurnRequest, compiled: CompiledAgent) -> PreparedTurn:
         """History, instructions, tool executor and run context for a turn."""
-        agents = Agents(self.db)
-        agent = await agents.get(request.agent_id)
-        delegates = list((await agents.get_many(d.id for d in compiled.delegates)).values())
-        history = await build_history(
-            self.db,
-            request.conversation_id,
-            request.agent_id,
-            self.settings.history_window,
-            summarizer=self.summarizer,
-        )
+        if request.inputs is not None and request.inputs.agent.id == request.agent_id:
+            history, instructions = await self._preloaded(request, request.inputs, compiled)
+        else:
+            history, instructions = await self._load(request, compiled)
         messages = list(history.messages)
         if request.task:
             messages.append(HumanMessage(await self._task_text(request)))
-        instructions = await build_instructions(
-            self.db,
-            agent,
-            conversation_id=request.conversation_id,
-            group_id=request.group_id,
-            user_id=request.user_id,
-            query=request.task or history.last_text,
-            delegates=delegates,
-            summary=history.summary,
-            memory_limit=self.settings.memory_recall_limit,
-        )
         executor = ToolExecutor(
             self.registry,
             self.db,
@@ -181,10 +183,91 @@ class AgentRunner:
         )
         return PreparedTurn(history, messages, context)
 
+    async def _load(
+        self, request: AgentTurnRequest, compiled: CompiledAgent
+    ) -> tuple[History, str]:
+        """Every part read here, each in its own transaction (a turn run on its own)."""
+        agents = Agents(self.db)
+        agent = await agents.get(request.agent_id)
+        delegates = list((await agents.get_many(d.id for d in compiled.delegates)).values())
+        history = await build_history(
+            self.db,
+            request.conversation_id,
+            request.agent_id,
+            self.settings.history_window,
+            summarizer=self.summarizer,
+        )
+        instructions = await build_instructions(
+            self.db,
+            agent,
+            conversation_id=request.conversation_id,
+            group_id=request.group_id,
+            user_id=request.user_id,
+            query=request.task or history.last_text,
+            delegates=delegates,
+            summary=history.summary,
+            memory_limit=self.settings.memory_recall_limit,
+        )
+        return history, instructions
+
+    async def _preloaded(
+        self, request: AgentTurnRequest, inputs: TurnInputs, compiled: CompiledAgent
+    ) -> tuple[History, str]:
+        """The parts the runtime did not already read, in one transaction; memories are
+        recalled (their own transactions) only when the agent has any."""
+        agent, limit = inputs.agent, self.settings.memory_recall_limit
+        async with self.db.session() as session:
+            rows = await read_window(session, request.conversation_id, self.settings.history_window)
+            prompts = await attached_prompts_in(session, agent, request.group_id)
+            remembers = limit > 0 and await has_memories(session, agent.id)
+        history = await build_history(
+            self.db,
+            request.conversation_id,
+            request.agent_id,
+            self.settings.history_window,
+            summarizer=self.summarizer,
+            mark=inputs.summary,
+            rows=rows,
+        )
+        inputs.summary_update = history.summary_update
+        memories = []
+        if remembers:
+            memories = await recall(
+                self.db,
+                agent.id,
+                request.task or history.last_text,
+                user_id=request.user_id,
+                group_id=request.group_id,
+                limit=limit,
+            )
+        instructions = compose(
+            agent,
+            prompts=prompts,
+            members=members_from_roster(inputs.roster, agent.id),
+            delegates=await self._delegate_rows(compiled, inputs.roster.known),
+            summary=history.summary,
+            memories=memories,
+        )
+        return history, instructions
+
+    async def _delegate_rows(
+        self, compiled: CompiledAgent, known: Mapping[str, Agent]
+    ) -> list[Agent]:
+        wanted = [d.id for d in compiled.delegates]
+        missing = [d for d in wanted if d not in known]
+        found = {**known, **(await Agents(self.db).get_many(missing) if missing else {})}
+        return [found[d] for d in wanted if d in found]
+
     async def _task_text(self, request: AgentTurnRequest) -> str:
         caller = "another agent"
         if request.delegation_chain:
-            found = await Agents(self.db).get_many([request.delegation_chain[-1]])
+            caller_id = request.delegation_chain[-1]
+            known = request.inputs.roster.known if request.inputs is not None else {}
+            found = (
+                {caller_id: known[caller_id]}
+                if caller_id in known
+                else await Agents(self.db).get_many([caller_id])
+            )
             if found:
                 caller = f"@{next(iter(found.values())).handle}"
         return (

@@ -19,7 +19,7 @@ from __future__ import annotations
 import operator
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
@@ -163,13 +163,25 @@ class AgentCompiler:
         self._cache: OrderedDict[str, CompiledAgent] = OrderedDict()
         self.builds = 0
 
-    async def compile(self, agent_id: str) -> CompiledAgent:
-        """The agent's compiled graph, rebuilt only when the agent or a delegate changed."""
-        try:
-            agent = await self.agents.get(agent_id)
-        except NotFound:
-            raise AgentDefinitionError(agent_id, "id", "no such agent") from None
-        delegates = await self._delegates(agent)
+    async def compile(
+        self,
+        agent_id: str,
+        *,
+        agent: Agent | None = None,
+        known: Mapping[str, Agent] | None = None,
+    ) -> CompiledAgent:
+        """The agent's compiled graph, rebuilt only when the agent or a delegate changed.
+
+        The runtime passes the agent row it read with the roster this trigger (and the rows of
+        the agents it may delegate to, in `known`): their `version`s are then the cache check,
+        without reading them again.
+        """
+        if agent is None or agent.id != agent_id:
+            try:
+                agent = await self.agents.get(agent_id)
+            except NotFound:
+                raise AgentDefinitionError(agent_id, "id", "no such agent") from None
+        delegates = await self._delegates(agent, known or {})
         key = (agent.id, agent.version, tuple((d.id, d.version) for d in delegates))
         cached = self._cache.get(agent.id)
         if cached is not None and cached.key == key:
@@ -186,13 +198,16 @@ class AgentCompiler:
     def forget(self, agent_id: str) -> None:
         self._cache.pop(agent_id, None)
 
-    async def _delegates(self, agent: Agent) -> list[Agent]:
+    async def _delegates(self, agent: Agent, known: Mapping[str, Agent]) -> list[Agent]:
         wanted = [d for d in agent.delegates_to or [] if isinstance(d, str)]
         if agent.id in wanted:
             raise AgentDefinitionError(
                 agent.name, "delegates_to", "an agent cannot delegate to itself"
             )
-        found = await self.agents.get_many(wanted)
+        if all(d in known for d in wanted):
+            found = {d: known[d] for d in wanted}
+        else:
+            found = await self.agents.get_many(wanted)
         for delegate_id in wanted:
             if delegate_id not in found:
                 raise AgentDefinitionError(

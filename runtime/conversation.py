@@ -3,6 +3,12 @@
 Per conversation, one worker task in this process runs triggers (a human message, or several
 coalesced) one after another, each under the conversation's `TurnLock` lease, so at most one turn
 runs per conversation across processes. Every agent reply is stored before it is announced.
+
+Transactions are the cost of a turn (each is a round trip, and on SQLite the write lock), so a
+trigger reads the conversation, its roster (agents with their `version`) and the last agent
+speaker once, in one transaction; each turn then starts its row (one), reads its window and
+prompts (one, in the runner), and stores its reply together with the turn's end and the summary
+(one). A message is still stored before it is announced, and fenced by the lease before that.
 """
 
 from __future__ import annotations
@@ -16,17 +22,19 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.agent_turn import AgentRunner, AgentTurnRequest
 from runtime.bus import EventBus, Subscription
 from runtime.delegation import Delegation
 from runtime.errors import DelegationRefused, ElevateRuntimeError, TurnTimeout
 from runtime.events import event
+from runtime.history import SummaryMark
 from runtime.locks import Lease, LeaseLost, TurnLock
 from runtime.policy import ConversationPolicy, InvalidPolicy, MidTurn
-from runtime.roster import Candidate, Roster, candidate, load_roster
-from runtime.router import SpeakerRouter
+from runtime.roster import Candidate, Roster, candidate, load_roster, roster_in
+from runtime.router import SpeakerRouter, parse_mentions
 from runtime.settings import Settings
 from runtime.turn_registry import TurnRegistry
 from runtime.turn_state import (
@@ -36,6 +44,7 @@ from runtime.turn_state import (
     Trigger,
     TriggerRun,
     TurnFinish,
+    TurnInputs,
     TurnOutcome,
 )
 from runtime.wire import message_to_wire
@@ -46,11 +55,13 @@ from store.errors import NotFound
 from store.ids import new_id
 from store.messages import Messages
 from store.models import Agent, Conversation, ConversationMessage, ConversationParticipant, User
-from store.turns import Turns
+from store.turns import Turns, fail_stale_in
 
 log = logging.getLogger(__name__)
 
 CONTROL_CHANNEL = "elevate:runtime-control"
+# Round robin continues after the last agent that spoke among this many latest messages.
+LAST_SPEAKER_SCAN = 100
 
 
 class Busy(ElevateRuntimeError):
@@ -155,9 +166,10 @@ class ConversationRuntime:
         attachments: list[Any] | None = None,
     ) -> PostResult:
         """Store a human message, announce it, and schedule the agents' answer."""
-        conversation = await self.conversations.get(conversation_id)
+        conversation, participant, name = await self._poster(conversation_id, user_id)
         policy = ConversationPolicy.from_config(conversation.policy)
-        participant, name = await self._user_participant(conversation_id, user_id)
+        if participant is None:
+            participant, name = await self._join(conversation_id, user_id)
         if policy.mid_turn == MidTurn.REJECT:
             retry = await self._already_sent(conversation_id, participant.id, client_msg_id)
             if retry is not None:
@@ -256,7 +268,6 @@ class ConversationRuntime:
                 )
                 renewer = asyncio.create_task(self._renew(lease))
                 try:
-                    await self.turns.fail_stale(conversation_id)
                     if room.pending:
                         await self._run_trigger(conversation_id, room.pending.popleft(), lease)
                 except LeaseLostError:
@@ -287,22 +298,28 @@ class ConversationRuntime:
     # Running a trigger.
 
     async def _run_trigger(self, conversation_id: str, trigger: Trigger, lease: Lease) -> None:
-        conversation = await self.conversations.get(conversation_id)
+        conversation, roster, last_agent = await self._load_trigger(conversation_id)
         policy = self._policy(conversation)
-        roster = await load_roster(self.db, conversation_id)
-        last_agent = await self._last_agent_speaker(conversation_id, roster)
         speakers = await self.router.first_speakers(
             roster, policy, trigger.text, last_agent_id=last_agent
         )
         run = TriggerRun(
-            conversation, trigger, lease, Budget(policy.agent_turn_limit(self.settings)), roster
+            conversation,
+            trigger,
+            lease,
+            Budget(policy.agent_turn_limit(self.settings)),
+            roster,
+            summary=SummaryMark(conversation.summary, conversation.summary_seq or 0),
+            queue=deque(speakers),
         )
-        queue = deque(speakers)
+        queue = run.queue
         while queue:
             if not run.budget.take():
                 await self._loop_guard(conversation_id, run.budget, list(queue))
                 return
-            speaker = queue.popleft()
+            queued = queue.popleft()
+            # The roster may have been read again since it was queued (edits apply).
+            speaker = run.roster.by_agent_id(queued.agent_id) or queued
             outcome = await self._agent_turn(run, speaker)
             if run.lease_lost:
                 raise LeaseLostError(f"lease on {conversation_id} lost")
@@ -310,12 +327,23 @@ class ConversationRuntime:
                 return
             if outcome.status != TurnStatus.COMPLETED:
                 continue
-            run.roster = await load_roster(self.db, conversation_id)
             for agent in self.router.mentioned(
                 run.roster, outcome.content, exclude_agent_id=speaker.agent_id
             ):
-                if agent not in queue:
+                if all(agent.agent_id != waiting.agent_id for waiting in queue):
                     queue.append(agent)
+
+    async def _load_trigger(self, conversation_id: str) -> tuple[Conversation, Roster, str | None]:
+        """One transaction: fail turns a dead process left running (we hold the lease), then
+        the conversation, its roster and the agent that spoke last."""
+        async with self.db.session() as session:
+            await fail_stale_in(session, conversation_id)
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise NotFound("conversations", conversation_id)
+            roster = await roster_in(session, conversation_id)
+            last_agent = await self._last_agent_speaker(session, conversation, roster)
+        return conversation, roster, last_agent
 
     def _policy(self, conversation: Conversation) -> ConversationPolicy:
         try:
@@ -343,12 +371,28 @@ class ConversationRuntime:
             },
         )
 
-    async def _last_agent_speaker(self, conversation_id: str, roster: Roster) -> str | None:
-        for message in reversed(await self.messages.latest(conversation_id, 100)):
-            author = roster.by_participant_id(message.author_participant_id or "")
-            if author is not None:
-                return author.agent_id
-        return None
+    @staticmethod
+    async def _last_agent_speaker(
+        session: AsyncSession, conversation: Conversation, roster: Roster
+    ) -> str | None:
+        """The roster agent that wrote the latest of the last `LAST_SPEAKER_SCAN` messages
+        written by one (seq is gap-free, so they are those above `last_seq - SCAN`)."""
+        if not roster.agents:
+            return None
+        participant_id = await session.scalar(
+            select(ConversationMessage.author_participant_id)
+            .where(
+                ConversationMessage.conversation_id == conversation.id,
+                ConversationMessage.seq > (conversation.last_seq or 0) - LAST_SPEAKER_SCAN,
+                ConversationMessage.author_participant_id.in_(
+                    [agent.participant_id for agent in roster.agents]
+                ),
+            )
+            .order_by(ConversationMessage.seq.desc())
+            .limit(1)
+        )
+        author = roster.by_participant_id(participant_id or "")
+        return author.agent_id if author is not None else None
 
     # One agent turn.
 
@@ -398,7 +442,11 @@ class ConversationRuntime:
             depth=parent.child_depth if parent is not None else 0,
             chain=parent.child_chain if parent is not None else (),
             run_nested=lambda target, text, caller: self._delegated_turn(run, target, text, caller),
+            known=run.roster.known,
         )
+        inputs = None
+        if speaker.agent is not None:
+            inputs = TurnInputs(speaker.agent, run.roster, run.summary)
         request = AgentTurnRequest(
             conversation_id=conversation_id,
             turn_id=turn.id,
@@ -410,10 +458,11 @@ class ConversationRuntime:
             delegation_depth=delegation.depth,
             delegation_chain=delegation.chain,
             delegate=delegation,
+            inputs=inputs,
         )
         runner_task = asyncio.create_task(self.runner.run(request))
         running = self.registry.add(conversation_id, turn.id, runner_task, parent_turn_id)
-        finish = TurnFinish(run, turn.id, speaker, parent_turn_id, deltas)
+        finish = TurnFinish(run, turn.id, speaker, parent_turn_id, deltas, inputs)
         try:
             done, _ = await asyncio.wait({runner_task}, timeout=self.settings.turn_timeout_seconds)
         except asyncio.CancelledError:
@@ -503,24 +552,37 @@ class ConversationRuntime:
             await self.turns.finish(done.turn_id, TurnStatus.FAILED, usage=done.usage, error=error)
             await self._publish_turn_end(conversation_id, done, None, TurnStatus.FAILED, error)
             return TurnOutcome(done.turn_id, TurnStatus.FAILED, done.content, None, error)
-        appended = await self.messages.append(
-            conversation_id,
-            done.content,
-            author_participant_id=done.speaker.participant_id,
-            turn_id=done.turn_id,
-            status=MESSAGE_STATUS[TurnStatus(done.status)],
-            meta=done.meta(),
-        )
-        message = appended.message
-        await self.turns.finish(
+        # Read the roster again with the reply when another agent may speak next this trigger.
+        refresh = bool(run.queue) or bool(parse_mentions(done.content))
+        summary = done.summary_update
+        after: dict[str, Any] = {}
+
+        async def with_reply(session: AsyncSession) -> None:
+            if summary is not None:
+                after["summary"] = await summary.apply(session, conversation_id)
+            if refresh:
+                after["roster"] = await roster_in(session, conversation_id)
+
+        message = await self.turns.finish_with_reply(
             done.turn_id,
             done.status,
-            message_seq=message.seq,
+            conversation_id=conversation_id,
+            content=done.content,
+            author_participant_id=done.speaker.participant_id,
             usage=done.usage,
             error=done.error,
             model=done.model,
+            reply_fields={
+                "status": MESSAGE_STATUS[TurnStatus(done.status)],
+                "meta": done.meta(),
+            },
+            also=with_reply,
         )
-        author = await self._participant(done.speaker.participant_id)
+        if summary is not None and after.get("summary"):
+            run.summary.text, run.summary.seq = summary.text, summary.seq
+        if "roster" in after:
+            run.roster = after["roster"]
+        author = done.speaker.participant or await self._participant(done.speaker.participant_id)
         result = self._result(message, author, done.speaker.name, created=True)
         await self._publish_message(conversation_id, result)
         await self._publish_turn_end(conversation_id, done, message.seq, done.status, done.error)
@@ -579,18 +641,42 @@ class ConversationRuntime:
 
     # Small helpers.
 
-    async def _user_participant(
+    async def _poster(
+        self, conversation_id: str, user_id: str
+    ) -> tuple[Conversation, ConversationParticipant | None, str | None]:
+        """The conversation, the user's active participant row (if any) and name: one query."""
+        async with self.db.session() as session:
+            row = (
+                await session.execute(
+                    select(Conversation, ConversationParticipant, User.name)
+                    .outerjoin(
+                        ConversationParticipant,
+                        and_(
+                            ConversationParticipant.conversation_id == Conversation.id,
+                            ConversationParticipant.user_id == user_id,
+                            ConversationParticipant.is_removed.is_(False),
+                        ),
+                    )
+                    .outerjoin(User, User.id == ConversationParticipant.user_id)
+                    .where(Conversation.id == conversation_id)
+                    .limit(1)
+                )
+            ).first()
+        if row is None:
+            raise NotFound("conversations", conversation_id)
+        conversation, participant, name = row
+        return conversation, participant, name
+
+    async def _join(
         self, conversation_id: str, user_id: str
     ) -> tuple[ConversationParticipant, str | None]:
-        """The user's participant row; a group member posting for the first time gets one."""
-        participant = await self.conversations.participant_for_user(conversation_id, user_id)
-        if participant is None:
-            role = await self.conversations.access(conversation_id, user_id)
-            if role is None:
-                raise NotFound("conversation_participants", user_id, "user_id")
-            participant = await self.conversations.add_participant(
-                conversation_id, NewParticipant(user_id=user_id, role=role)
-            )
+        """A group member posting for the first time gets a participant row."""
+        role = await self.conversations.access(conversation_id, user_id)
+        if role is None:
+            raise NotFound("conversation_participants", user_id, "user_id")
+        participant = await self.conversations.add_participant(
+            conversation_id, NewParticipant(user_id=user_id, role=role)
+        )
         async with self.db.session() as session:
             name = await session.scalar(select(User.name).where(User.id == user_id))
         return participant, name

@@ -8,8 +8,8 @@ turn goes on. An accepted hand-off runs the target as a nested turn with its own
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
@@ -34,6 +34,8 @@ class Delegation:
     depth: int
     chain: tuple[str, ...]
     run_nested: RunNested
+    # Agent rows the trigger already read (its roster's agents and their delegates).
+    known: Mapping[str, Agent] = field(default_factory=dict)
 
     async def __call__(self, handle: str, task: str) -> str:
         target = await self.find(handle)
@@ -50,6 +52,9 @@ class Delegation:
 
     async def find(self, handle: str) -> Agent:
         wanted = handle.strip().lstrip("@").lower()
+        for agent in self.known.values():
+            if agent.handle.lower() == wanted:
+                return agent
         async with self.db.session() as session:
             agent = await session.scalar(select(Agent).where(func.lower(Agent.handle) == wanted))
         if agent is None:

@@ -4,6 +4,11 @@ The window is the last `history_window` messages. Everything older is folded int
 stored on the conversation (`summary`, covering messages up to `summary_seq`); each turn folds
 in only the messages that left the window since the last update, so a long conversation's
 prompt, and the work done per turn, stay bounded however long it grows.
+
+On the runtime's hot path the window, its authors and the few messages about to be folded in
+come from one query (`read_window`, inside the turn's read transaction); the summary watermark
+is the one the trigger already loaded (`SummaryMark`), and the summary's update is stored with
+the turn's reply (`SummaryUpdate.apply`) rather than in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.db import Database
 from store.enums import MemberKind, MessageKind
@@ -30,6 +36,9 @@ Summarizer = Callable[[str | None, list[str]], Awaitable[str]]
 MAX_SUMMARY_CHARS = 4000
 SUMMARY_LINE_WORDS = 30
 OMITTED = "(earlier messages omitted)"
+# Messages read beyond the window, so that the ones leaving it since the last turn can be
+# folded into the summary without another query.
+FOLD_SLACK = 16
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,32 @@ class Author:
         return f"{self.name} (@{self.handle})" if self.handle else self.name
 
 
+@dataclass
+class SummaryMark:
+    """The running summary and the last seq it covers, as the caller last knew them."""
+
+    text: str | None
+    seq: int
+
+
+@dataclass(frozen=True)
+class SummaryUpdate:
+    """A summary brought up to date, to store if nobody advanced it meanwhile."""
+
+    covered: int
+    seq: int
+    text: str | None
+
+    async def apply(self, session: AsyncSession, conversation_id: str) -> bool:
+        """Store it (conditional: a concurrent writer that already advanced it wins)."""
+        result = await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.summary_seq == self.covered)
+            .values(summary=self.text, summary_seq=self.seq)
+        )
+        return bool(result.rowcount)
+
+
 @dataclass(frozen=True)
 class History:
     """Model messages for the window, the summary of what came before, and the trigger."""
@@ -54,6 +89,10 @@ class History:
     summary: str | None
     last_seq: int
     last_text: str
+    summary_update: SummaryUpdate | None = None
+
+
+Authored = tuple[ConversationMessage, Author | None]
 
 
 async def extractive_summary(previous: str | None, lines: list[str]) -> str:
@@ -127,6 +166,41 @@ def summary_line(message: ConversationMessage, author: Author | None) -> str:
     return f"#{message.seq} {who}: {text}"
 
 
+async def read_window(session: AsyncSession, conversation_id: str, window: int) -> list[Authored]:
+    """The last `window` messages and up to `FOLD_SLACK` before them, oldest first, each with
+    its author (removed participants too), in one query."""
+    rows = await session.execute(
+        select(
+            ConversationMessage,
+            ConversationParticipant.kind,
+            ConversationParticipant.user_id,
+            ConversationParticipant.agent_id,
+            User.name,
+            Agent.name,
+            Agent.handle,
+        )
+        .outerjoin(
+            ConversationParticipant,
+            ConversationParticipant.id == ConversationMessage.author_participant_id,
+        )
+        .outerjoin(User, User.id == ConversationParticipant.user_id)
+        .outerjoin(Agent, Agent.id == ConversationParticipant.agent_id)
+        .where(ConversationMessage.conversation_id == conversation_id)
+        .order_by(ConversationMessage.seq.desc())
+        .limit(max(1, min(window, MAX_PAGE)) + FOLD_SLACK)
+    )
+    found: list[Authored] = []
+    for message, kind, user_id, agent_id, user_name, agent_name, handle in rows:
+        author = None
+        if kind == MemberKind.AGENT:
+            author = Author("agent", agent_name or "an agent", handle, agent_id=agent_id)
+        elif kind is not None:
+            author = Author("user", user_name or "someone", user_id=user_id)
+        found.append((message, author))
+    found.reverse()
+    return found
+
+
 async def build_history(
     db: Database,
     conversation_id: str,
@@ -134,42 +208,79 @@ async def build_history(
     window: int,
     *,
     summarizer: Summarizer = extractive_summary,
+    mark: SummaryMark | None = None,
+    rows: list[Authored] | None = None,
 ) -> History:
     """The agent's view of the conversation: the last `window` messages as model messages,
-    and the running summary of older ones (brought up to date first)."""
-    recent = await Messages(db).latest(conversation_id, max(1, window))
-    names = await authors(db, conversation_id)
-    first_seq = recent[0].seq if recent else None
-    summary = await update_summary(db, conversation_id, first_seq, names, summarizer)
+    and the running summary of older ones (brought up to date first).
+
+    Given the `rows` of `read_window` and the caller's `mark`, it reads nothing more in the
+    usual case and leaves storing the summary to the caller (`History.summary_update`);
+    without them it reads both and stores the summary itself.
+    """
+    window = max(1, min(window, MAX_PAGE))
+    if rows is None:
+        async with db.session() as session:
+            rows = await read_window(session, conversation_id, window)
+    stored = mark is None
+    if mark is None:
+        mark = await read_mark(db, conversation_id)
+    recent, older = rows[-window:], rows[:-window]
+    first_seq = recent[0][0].seq if recent else None
+    update_ = await fold(db, conversation_id, first_seq, mark, older, summarizer)
+    if stored and update_ is not None:
+        async with db.session() as session:
+            await update_.apply(session, conversation_id)
+    summary = update_.text if update_ is not None else mark.text
     messages = []
-    for stored in recent:
-        converted = to_model_message(
-            stored, names.get(stored.author_participant_id or ""), agent_id
-        )
+    for message, author in recent:
+        converted = to_model_message(message, author, agent_id)
         if converted is not None:
             messages.append(converted)
     last_text = next((str(m.text) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-    return History(messages, summary, recent[-1].seq if recent else 0, last_text)
+    last_seq = recent[-1][0].seq if recent else 0
+    return History(messages, summary, last_seq, last_text, None if stored else update_)
 
 
-async def update_summary(
-    db: Database,
-    conversation_id: str,
-    first_window_seq: int | None,
-    names: dict[str, Author],
-    summarizer: Summarizer,
-) -> str | None:
-    """Fold the messages between the stored `summary_seq` and the window into the summary."""
+async def read_mark(db: Database, conversation_id: str) -> SummaryMark:
     async with db.session() as session:
         conversation = await session.get(Conversation, conversation_id)
         if conversation is None:
             raise NotFound("conversations", conversation_id)
-        summary, covered = conversation.summary, conversation.summary_seq or 0
+        return SummaryMark(conversation.summary, conversation.summary_seq or 0)
+
+
+async def fold(
+    db: Database,
+    conversation_id: str,
+    first_window_seq: int | None,
+    mark: SummaryMark,
+    older: list[Authored],
+    summarizer: Summarizer,
+) -> SummaryUpdate | None:
+    """The summary with the messages between `mark.seq` and the window folded in (None when
+    there is nothing to fold). `older` are messages already read just before the window;
+    anything older still is paged in (the first turn after a bulk import)."""
+    covered = mark.seq
     if first_window_seq is None or first_window_seq - 1 <= covered:
-        return summary
+        return None
     target = first_window_seq - 1
+    start = older[0][0].seq if older else first_window_seq
     lines: list[str] = []
-    after = covered
+    if start > covered + 1:
+        lines += await _older_lines(db, conversation_id, covered, start - 1)
+    lines += [
+        summary_line(message, author)
+        for message, author in older
+        if covered < message.seq <= target and (message.content or "").strip()
+    ]
+    text = await summarizer(mark.text, lines) if lines else mark.text
+    return SummaryUpdate(covered, target, text)
+
+
+async def _older_lines(db: Database, conversation_id: str, after: int, target: int) -> list[str]:
+    names = await authors(db, conversation_id)
+    lines: list[str] = []
     while after < target:
         page = await Messages(db).after(conversation_id, after, min(MAX_PAGE, target - after))
         page = [m for m in page if m.seq <= target]
@@ -181,12 +292,4 @@ async def update_summary(
             if (m.content or "").strip()
         ]
         after = page[-1].seq
-    new_summary = await summarizer(summary, lines) if lines else summary
-    async with db.session() as session:
-        # Conditional: a concurrent reader that already advanced the summary wins.
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.summary_seq == covered)
-            .values(summary=new_summary, summary_seq=target)
-        )
-    return new_summary
+    return lines

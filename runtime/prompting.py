@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.roster import Roster
 from store.agents import Agents, AttachedPrompt
 from store.db import Database
 from store.models import Agent, ConversationParticipant, Memory, User
@@ -164,6 +166,23 @@ async def members(db: Database, conversation_id: str, agent_id: str) -> list[Mem
             elif participant.user_id is not None:
                 found.append(Member("user", user_name or "someone"))
     return sorted(found, key=lambda m: m.kind != "user")
+
+
+def members_from_roster(roster: Roster, agent_id: str) -> list[Member]:
+    """`members` from a roster already loaded: the same people and agents, the same order."""
+    people = [Member("user", person.name) for person in roster.people]
+    agents = [
+        Member("agent", c.name, c.handle, (c.agent.description if c.agent else c.description) or "")
+        for c in roster.agents
+        if c.agent_id != agent_id
+    ]
+    return people + agents
+
+
+async def has_memories(session: AsyncSession, agent_id: str) -> bool:
+    """Whether the agent has any memory at all: recall is skipped (no transaction) if not."""
+    found = await session.scalar(select(Memory.id).where(Memory.agent_id == agent_id).limit(1))
+    return found is not None
 
 
 async def recall(

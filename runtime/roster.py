@@ -1,15 +1,22 @@
 """Who is in a conversation, as the router sees it: the humans who post and the agents who can
-be asked to speak, in participant order."""
+be asked to speak, in participant order.
+
+A roster is read once per trigger, in the trigger's first transaction, and carries the rows a
+turn needs (agent rows with their `version`, their delegates, participant rows, people's names)
+so that turns do not read them again.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.db import Database
 from store.enums import MemberKind, Role
-from store.models import Agent, ConversationParticipant
+from store.models import Agent, ConversationParticipant, User
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,10 @@ class Candidate:
     model: str | None = None
     delegates_to: tuple[str, ...] = ()
     role: str = Role.MEMBER.value
+    version: int = 0
+    # The rows it was read from, so a turn need not read them again.
+    agent: Agent | None = field(default=None, compare=False, repr=False)
+    participant: ConversationParticipant | None = field(default=None, compare=False, repr=False)
 
     @property
     def speaks(self) -> bool:
@@ -32,11 +43,23 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Person:
+    """A human participant (observers included), with the name agents are told."""
+
+    user_id: str
+    name: str
+    role: str = Role.MEMBER.value
+
+
+@dataclass(frozen=True)
 class Roster:
     """Active participants: posting humans (user ids) and agents, both in the order added."""
 
     humans: tuple[str, ...] = ()
     agents: tuple[Candidate, ...] = field(default_factory=tuple)
+    people: tuple[Person, ...] = ()
+    # Agent rows by id: the roster's agents and the agents they may delegate to.
+    known: Mapping[str, Agent] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def speakers(self) -> list[Candidate]:
@@ -63,26 +86,47 @@ def candidate(agent: Agent, participant: ConversationParticipant) -> Candidate:
         model=agent.model,
         delegates_to=tuple(str(d) for d in agent.delegates_to or ()),
         role=participant.role,
+        version=agent.version,
+        agent=agent,
+        participant=participant,
     )
 
 
 async def load_roster(db: Database, conversation_id: str) -> Roster:
     """The conversation's active participants, read fresh so edits apply on the next turn."""
     async with db.session() as session:
-        rows = await session.execute(
-            select(ConversationParticipant, Agent)
-            .outerjoin(Agent, Agent.id == ConversationParticipant.agent_id)
-            .where(
-                ConversationParticipant.conversation_id == conversation_id,
-                ConversationParticipant.is_removed.is_(False),
-            )
-            .order_by(ConversationParticipant.added_at, ConversationParticipant.id)
+        return await roster_in(session, conversation_id)
+
+
+async def roster_in(session: AsyncSession, conversation_id: str) -> Roster:
+    """`load_roster` inside a caller's transaction: one query for the participants with their
+    agent rows and names, and one more only when some agent has delegates outside the room."""
+    rows = await session.execute(
+        select(ConversationParticipant, Agent, User.name)
+        .outerjoin(Agent, Agent.id == ConversationParticipant.agent_id)
+        .outerjoin(User, User.id == ConversationParticipant.user_id)
+        .where(
+            ConversationParticipant.conversation_id == conversation_id,
+            ConversationParticipant.is_removed.is_(False),
         )
-        humans: list[str] = []
-        agents: list[Candidate] = []
-        for participant, agent in rows:
-            if participant.kind == MemberKind.AGENT.value and agent is not None:
-                agents.append(candidate(agent, participant))
-            elif participant.kind == MemberKind.USER.value and participant.role != Role.OBSERVER:
-                humans.append(participant.user_id or "")
-    return Roster(humans=tuple(humans), agents=tuple(agents))
+        .order_by(ConversationParticipant.added_at, ConversationParticipant.id)
+    )
+    humans: list[str] = []
+    people: list[Person] = []
+    agents: list[Candidate] = []
+    known: dict[str, Agent] = {}
+    for participant, agent, user_name in rows:
+        if participant.kind == MemberKind.AGENT.value and agent is not None:
+            agents.append(candidate(agent, participant))
+            known[agent.id] = agent
+        elif participant.kind == MemberKind.USER.value and participant.user_id is not None:
+            people.append(Person(participant.user_id, user_name or "someone", participant.role))
+            if participant.role != Role.OBSERVER:
+                humans.append(participant.user_id)
+    wanted = {d for a in agents for d in a.delegates_to if d not in known}
+    if wanted:
+        known.update(
+            (row.id, row)
+            for row in await session.scalars(select(Agent).where(Agent.id.in_(wanted)))
+        )
+    return Roster(humans=tuple(humans), agents=tuple(agents), people=tuple(people), known=known)

@@ -3,13 +3,15 @@ each agent turn ended, before and after it is stored."""
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from runtime.history import SummaryMark, SummaryUpdate
 from runtime.locks import Lease
 from runtime.roster import Candidate, Roster
 from store.enums import MessageStatus, TurnStatus
-from store.models import Conversation
+from store.models import Agent, Conversation
 
 MESSAGE_STATUS = {
     TurnStatus.COMPLETED: MessageStatus.COMPLETE,
@@ -52,14 +54,30 @@ class Budget:
 
 @dataclass
 class TriggerRun:
-    """State shared by the turns of one trigger."""
+    """State shared by the turns of one trigger: the conversation and roster read when it
+    started (the roster is read again with a reply that calls other agents in), the summary
+    watermark as the trigger's turns advance it, and the speakers still queued."""
 
     conversation: Conversation
     trigger: Trigger
     lease: Lease
     budget: Budget
     roster: Roster
+    summary: SummaryMark = field(default_factory=lambda: SummaryMark(None, 0))
+    queue: deque[Candidate] = field(default_factory=deque)
     lease_lost: bool = False
+
+
+@dataclass
+class TurnInputs:
+    """What the runtime already read for one agent turn, handed to the runner so that the turn
+    reads only what changes turn to turn. The runner leaves the brought-up-to-date summary in
+    `summary_update`; the runtime stores it with the reply."""
+
+    agent: Agent
+    roster: Roster
+    summary: SummaryMark
+    summary_update: SummaryUpdate | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,7 @@ class FinishedTurn:
     usage: dict[str, int] = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0})
     error: str | None = None
     cancelled_by: dict[str, Any] | None = None
+    summary_update: SummaryUpdate | None = None
 
     def meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"model": self.model, "usage": self.usage}
@@ -107,6 +126,7 @@ class TurnFinish:
     speaker: Candidate
     parent_turn_id: str | None
     deltas: list[str]
+    inputs: TurnInputs | None = None
 
     def _finished(self, status: str, content: str | None = None, **fields: Any) -> FinishedTurn:
         return FinishedTurn(
@@ -117,6 +137,7 @@ class TurnFinish:
             status,
             "".join(self.deltas) if content is None else content,
             model=fields.pop("model", self.speaker.model),
+            summary_update=self.inputs.summary_update if self.inputs is not None else None,
             **fields,
         )
 

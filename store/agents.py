@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -168,26 +168,47 @@ class Agents:
         attached to the agent, then those attached to the group; each once."""
         async with self.db.session() as session:
             agent = await _get(session, agent_id)
-            listed = [p for p in agent.attached_prompts or [] if isinstance(p, str)]
-            found: list[AttachedPrompt] = []
-            by_id = await _prompts(session, listed)
-            found += [AttachedPrompt(by_id[p], "agent") for p in listed if p in by_id]
-            found += [
-                AttachedPrompt(p, "agent")
-                for p in await _attached(session, AttachmentOwner.AGENT, agent_id)
-            ]
-            if group_id:
-                found += [
-                    AttachedPrompt(p, "group")
-                    for p in await _attached(session, AttachmentOwner.GROUP, group_id)
-                ]
-        seen: set[str] = set()
-        unique = []
-        for item in found:
-            if item.prompt.id not in seen:
-                seen.add(item.prompt.id)
-                unique.append(item)
-        return unique
+            return await attached_prompts_in(session, agent, group_id)
+
+
+async def attached_prompts_in(
+    session: AsyncSession, agent: Agent, group_id: str | None = None
+) -> list[AttachedPrompt]:
+    """`Agents.attached_prompts` for an agent row already loaded, inside a caller's
+    transaction: the listed prompts, then the agent's and the group's attachments in one query."""
+    listed = [p for p in agent.attached_prompts or [] if isinstance(p, str)]
+    by_id = await _prompts(session, listed)
+    found = [AttachedPrompt(by_id[p], "agent") for p in listed if p in by_id]
+    owners = [
+        and_(Attachment.owner_type == AttachmentOwner.AGENT.value, Attachment.owner_id == agent.id)
+    ]
+    if group_id:
+        owners.append(
+            and_(
+                Attachment.owner_type == AttachmentOwner.GROUP.value,
+                Attachment.owner_id == group_id,
+            )
+        )
+    rows = await session.execute(
+        select(Prompt, Attachment.owner_type)
+        .join(Attachment, Attachment.prompt_id == Prompt.id)
+        .where(or_(*owners))
+        .order_by(Attachment.created_at, Attachment.id)
+    )
+    attached = [(prompt, owner) for prompt, owner in rows]
+    # The agent's own attachments come before the group's, each in attachment order.
+    for via, owner in (
+        ("agent", AttachmentOwner.AGENT.value),
+        ("group", AttachmentOwner.GROUP.value),
+    ):
+        found += [AttachedPrompt(prompt, via) for prompt, kind in attached if kind == owner]
+    seen: set[str] = set()
+    unique = []
+    for item in found:
+        if item.prompt.id not in seen:
+            seen.add(item.prompt.id)
+            unique.append(item)
+    return unique
 
 
 def _check_fields(fields: dict[str, Any]) -> None:
@@ -258,13 +279,3 @@ async def _prompts(session: AsyncSession, ids: list[str]) -> dict[str, Prompt]:
         return {}
     rows = await session.scalars(select(Prompt).where(Prompt.id.in_(ids)))
     return {row.id: row for row in rows}
-
-
-async def _attached(session: AsyncSession, owner: AttachmentOwner, owner_id: str) -> list[Prompt]:
-    rows = await session.scalars(
-        select(Prompt)
-        .join(Attachment, Attachment.prompt_id == Prompt.id)
-        .where(Attachment.owner_type == owner.value, Attachment.owner_id == owner_id)
-        .order_by(Attachment.created_at, Attachment.id)
-    )
-    return list(rows)

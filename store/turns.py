@@ -2,19 +2,25 @@
 
 A turn left `running` by a process that died is failed by the next lease holder
 (`fail_stale`), so the transcript never shows a turn that will not end.
+
+`finish_with_reply` stores a turn's reply and ends the turn in one transaction: a turn is the
+runtime's hot path, and every transaction is a round trip (on SQLite a write lock) of its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.base import utcnow
 from store.db import Database
 from store.enums import TurnStatus
-from store.errors import InvalidValue, NotFound
-from store.models import AgentTurn
+from store.errors import InvalidValue, NotFound, integrity_conflict
+from store.models import AgentTurn, Conversation, ConversationMessage
 
 FINAL_STATUSES = (TurnStatus.COMPLETED, TurnStatus.CANCELLED, TurnStatus.FAILED)
 STALE_ERROR = "the process running this turn stopped before it ended"
@@ -62,10 +68,7 @@ class Turns:
         model: str | None = None,
     ) -> AgentTurn:
         """End a turn with a final status, the seq of its stored message and its token usage."""
-        if status not in FINAL_STATUSES:
-            raise InvalidValue(
-                "agent_turns", "status", status, "one of " + ", ".join(FINAL_STATUSES)
-            )
+        _check_final(status)
         usage = usage or {}
         async with self.db.session() as session:
             turn = await session.get(AgentTurn, turn_id)
@@ -116,14 +119,94 @@ class Turns:
 
         Returns how many turns were failed.
         """
-        query = update(AgentTurn).where(
-            AgentTurn.conversation_id == conversation_id,
-            AgentTurn.status == TurnStatus.RUNNING.value,
-        )
-        if except_turn_id is not None:
-            query = query.where(AgentTurn.id != except_turn_id)
         async with self.db.session() as session:
-            result = await session.execute(
-                query.values(status=TurnStatus.FAILED.value, error=STALE_ERROR, ended_at=utcnow())
-            )
-            return int(result.rowcount or 0)
+            return await fail_stale_in(session, conversation_id, except_turn_id)
+
+    async def finish_with_reply(
+        self,
+        turn_id: str,
+        status: str,
+        *,
+        conversation_id: str,
+        content: str,
+        author_participant_id: str | None,
+        usage: dict[str, Any] | None = None,
+        error: str | None = None,
+        model: str | None = None,
+        reply_fields: dict[str, Any] | None = None,
+        also: Callable[[AsyncSession], Awaitable[Any]] | None = None,
+    ) -> ConversationMessage:
+        """Store the turn's reply with the conversation's next `seq` and end the turn, in one
+        transaction: the reply and the turn row commit together or not at all.
+
+        The seq comes from the same counter, taken the same way, as `Messages.append` (an
+        `UPDATE ... RETURNING` on the conversation row, which serialises appenders), so the
+        conversation's seq stays gap-free. `reply_fields` are more message columns (`status`,
+        `meta`...). `also(session)` runs last in the same transaction,
+        for a caller's write that belongs with the reply (e.g. the running summary).
+        """
+        _check_final(status)
+        usage = usage or {}
+        try:
+            async with self.db.session() as session:
+                seq = (
+                    await session.execute(
+                        update(Conversation)
+                        .where(Conversation.id == conversation_id)
+                        .values(last_seq=Conversation.last_seq + 1, last_message_time=utcnow())
+                        .returning(Conversation.last_seq)
+                    )
+                ).scalar_one_or_none()
+                if seq is None:
+                    raise NotFound("conversations", conversation_id)
+                message = ConversationMessage(
+                    conversation_id=conversation_id,
+                    seq=seq,
+                    content=content,
+                    author_participant_id=author_participant_id,
+                    turn_id=turn_id,
+                    **(reply_fields or {}),
+                )
+                session.add(message)
+                await session.flush()
+                values: dict[str, Any] = {
+                    "status": status,
+                    "message_seq": seq,
+                    "input_tokens": int(usage.get("input_tokens", 0) or 0),
+                    "output_tokens": int(usage.get("output_tokens", 0) or 0),
+                    "error": error,
+                    "ended_at": utcnow(),
+                }
+                if model:
+                    values["model"] = model
+                ended = await session.execute(
+                    update(AgentTurn).where(AgentTurn.id == turn_id).values(**values)
+                )
+                if not ended.rowcount:
+                    raise NotFound("agent_turns", turn_id)
+                if also is not None:
+                    await also(session)
+            return message
+        except IntegrityError as exc:
+            raise integrity_conflict("conversation_messages", exc) from exc
+
+
+def _check_final(status: str) -> None:
+    if status not in FINAL_STATUSES:
+        raise InvalidValue("agent_turns", "status", status, "one of " + ", ".join(FINAL_STATUSES))
+
+
+async def fail_stale_in(
+    session: AsyncSession, conversation_id: str, except_turn_id: str | None = None
+) -> int:
+    """`Turns.fail_stale` inside a caller's transaction (the runtime's trigger load)."""
+    query = update(AgentTurn).where(
+        AgentTurn.conversation_id == conversation_id,
+        AgentTurn.status == TurnStatus.RUNNING.value,
+    )
+    if except_turn_id is not None:
+        query = query.where(AgentTurn.id != except_turn_id)
+    result = await session.execute(
+        query.values(status=TurnStatus.FAILED.value, error=STALE_ERROR, ended_at=utcnow())
+    )
+    return int(result.rowcount or 0)
