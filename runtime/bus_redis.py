@@ -21,7 +21,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from runtime.bus import Event, EventBus, Subscription
+from runtime.bus import Callback, Event, EventBus, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -108,9 +108,9 @@ class RedisBus(EventBus):
         if local:
             self._deliver_local(channel, event)
 
-    async def subscribe(self, channel: str) -> Subscription:
+    async def subscribe(self, channel: str, callback: Callback | None = None) -> Subscription:
         await self.start()
-        return await super().subscribe(channel)
+        return await super().subscribe(channel, callback)
 
     async def _on_first_subscriber(self, channel: str) -> None:
         name = self.prefix + channel

@@ -3,6 +3,9 @@
 Frames are queued, never written directly, so a client that reads slowly never stalls the code
 that produces frames for everyone. Live events are queued without waiting: if the queue is full
 the client is too slow and is closed with 4008 (`slow_consumer`); it resumes by seq.
+
+The queue holds frames as dicts or as JSON text already encoded: a bus event goes to every
+socket of a room, so the hub encodes it once per process (`encode`), not once per socket.
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ log = logging.getLogger(__name__)
 
 _CLOSE = object()
 REPLAY_WAIT_SECONDS = 30.0
+Frame = dict[str, Any] | str
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """The JSON text of a frame as it goes on the wire."""
+    return json.dumps(frame, separators=(",", ":"))
 
 
 class Connection:
@@ -44,8 +53,9 @@ class Connection:
     def closing(self) -> bool:
         return self.close_code is not None or self.done.is_set()
 
-    def send(self, frame: dict[str, Any]) -> None:
-        """Queue a frame; a full queue means a slow consumer, which is closed."""
+    def send(self, frame: Frame) -> None:
+        """Queue a frame (or its encoded text); a full queue means a slow consumer, which is
+        closed."""
         if self.closing:
             return
         try:
@@ -54,7 +64,7 @@ class Connection:
             log.info("closing slow consumer %s", self.id)
             self.abort(Close.SLOW_CONSUMER, "slow_consumer")
 
-    async def send_waiting(self, frame: dict[str, Any]) -> None:
+    async def send_waiting(self, frame: Frame) -> None:
         """Queue a frame, waiting for room: for replays, which this client itself asked for."""
         if self.closing:
             return
@@ -98,7 +108,7 @@ class Connection:
                 frame = await self.queue.get()
                 if frame is _CLOSE:
                     return
-                await self.websocket.send_text(json.dumps(frame, separators=(",", ":")))
+                await self.websocket.send_text(frame if type(frame) is str else encode(frame))
         except Exception:  # the peer vanished mid-write; the session notices and cleans up
             log.debug("write failed on %s", self.id, exc_info=True)
         finally:

@@ -1,9 +1,12 @@
-"""Subscriptions of sockets to conversations, each backed by a subscription on the event bus.
+"""Subscriptions of sockets to conversations: one bus subscription per conversation per process.
 
-Resume without loss: the bus subscription is taken FIRST, then stored messages after the
-client's `after_seq` are replayed, then live events are forwarded, skipping `message` events
-whose seq was already sent. Events published while the replay ran wait in the bus queue, so
-nothing falls in between and nothing is sent twice.
+The hub listens to a conversation's channel once (a `Room`) and fans each event out itself:
+encoded to JSON once, then filtered per socket and queued straight into each socket's send
+queue, with no task per socket in between.
+
+Resume without loss: the socket joins the room FIRST, holding live events, then stored messages
+after the client's `after_seq` are replayed, then the held events are let through, skipping
+`message` events whose seq was already sent. Nothing falls in between and nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runtime.bus import Subscription
+from runtime.bus import Event, Subscription
 from runtime.events import event
 from server.errors import not_found
 from server.transcript import Transcript
 from server.ws.codes import Close
-from server.ws.connection import Connection
+from server.ws.connection import Connection, encode
+from server.ws.presence_feed import PresenceFeed
 from store.agents import Agents
 from store.conversations import Conversations
 from store.messages import MAX_PAGE, Messages
@@ -32,15 +36,39 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)
 class Watch:
-    """One socket's subscription to one conversation."""
+    """One socket's subscription to one conversation.
 
+    `held` collects live events (with their text) while the socket may not get them yet: during
+    its replay, or while a removal is checked against the database. None once it is live.
+    """
+
+    connection: Connection
     conversation_id: str
-    bus: Subscription
+    me: str
     last_seq: int
+    held: list[tuple[Event, str]] | None = field(default_factory=list)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
     announced_turns: set[str] = field(default_factory=set)
+
+    @property
+    def current(self) -> bool:
+        return self.connection.subscriptions.get(self.conversation_id) is self
+
+    def send_direct(self, text: str) -> None:
+        if self.current:
+            self.connection.send(text)
+
+
+@dataclass(eq=False)
+class Room:
+    """This process's sockets in one conversation, behind one bus subscription."""
+
+    conversation_id: str
+    watches: set[Watch] = field(default_factory=set)
+    bus: Subscription | None = None
+    opened: asyncio.Future[None] | None = None
 
 
 def user_brief(connection: Connection) -> dict[str, str]:
@@ -54,6 +82,8 @@ class Hub:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.by_user: dict[str, set[Connection]] = defaultdict(set)
+        self.rooms: dict[str, Room] = {}
+        self.presence = PresenceFeed(services.presence, services.bus, self.rooms.__contains__)
 
     def register(self, connection: Connection) -> bool:
         """Count the socket against its user's limit; False when the user is at the limit."""
@@ -77,6 +107,7 @@ class Hub:
 
     async def close(self) -> None:
         """Server shutdown: every socket is told to go away (clients resume by seq)."""
+        await self.presence.close()
         for connections in list(self.by_user.values()):
             for connection in list(connections):
                 connection.close(Close.GOING_AWAY, "server shutting down")
@@ -91,10 +122,10 @@ class Hub:
             raise not_found("conversation")
         if conversation_id in connection.subscriptions:
             await self.unsubscribe(connection, conversation_id, announce=False)
-        bus = await self.services.bus.subscribe(conversation_id)
-        watch = Watch(conversation_id, bus, after_seq)
+        watch = Watch(connection, conversation_id, connection.user.id, after_seq)
         connection.subscriptions[conversation_id] = watch
         try:
+            await self._enter(watch)
             await self._replay(connection, watch)
             await self._replay_running_turns(connection, watch)
         except BaseException:
@@ -109,18 +140,18 @@ class Hub:
             },
             ref,
         )
-        watch.task = asyncio.create_task(self._forward(connection, watch))
+        self._release(watch)
         await self.services.presence.join(conversation_id, user_brief(connection), connection.id)
-        await self._announce_presence(conversation_id)
+        self.presence.changed(conversation_id, newcomer=watch)
 
     async def unsubscribe(
         self, connection: Connection, conversation_id: str, *, announce: bool = True
     ) -> bool:
-        """Stop forwarding a conversation to the socket; False if it was not subscribed."""
+        """Stop sending a conversation to the socket; False if it was not subscribed."""
         watch = connection.subscriptions.pop(conversation_id, None)
         if watch is None:
             return False
-        await self.services.bus.unsubscribe(watch.bus)
+        await self._leave(watch)
         if watch.task is not None and watch.task is not asyncio.current_task():
             watch.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -128,9 +159,101 @@ class Hub:
         if announce:
             try:
                 await self.services.presence.leave(conversation_id, connection.id)
-                await self._announce_presence(conversation_id)
+                self.presence.changed(conversation_id)
             except Exception:  # presence is best effort; a Redis blip must not break a close
                 log.warning("presence update failed for %s", conversation_id, exc_info=True)
+        return True
+
+    # Rooms: one bus subscription per conversation, shared by this process's sockets.
+
+    async def _enter(self, watch: Watch) -> None:
+        """Put the socket in its room, holding events, once the room hears the channel."""
+        conversation_id = watch.conversation_id
+        room = self.rooms.get(conversation_id)
+        if room is None:
+            room = self.rooms[conversation_id] = Room(conversation_id)
+            room.opened = asyncio.ensure_future(self._open(room))
+        room.watches.add(watch)
+        assert room.opened is not None
+        # Shielded: one subscriber giving up must not cancel the room the others wait for.
+        await asyncio.shield(room.opened)
+
+    async def _open(self, room: Room) -> None:
+        try:
+            room.bus = await self.services.bus.subscribe(
+                room.conversation_id, lambda item: self._deliver(room, item)
+            )
+        except BaseException:
+            self._discard(room)
+            raise
+        if self.rooms.get(room.conversation_id) is not room:
+            # Everyone left while the subscription was being made.
+            await self.services.bus.unsubscribe(room.bus)
+
+    async def _leave(self, watch: Watch) -> None:
+        room = self.rooms.get(watch.conversation_id)
+        if room is None or watch not in room.watches:
+            return
+        room.watches.discard(watch)
+        if room.watches:
+            return
+        self._discard(room)
+        # A room still opening unsubscribes itself when it finds it was discarded.
+        if room.bus is not None:
+            await self.services.bus.unsubscribe(room.bus)
+
+    def _discard(self, room: Room) -> None:
+        if self.rooms.get(room.conversation_id) is room:
+            del self.rooms[room.conversation_id]
+            self.presence.forget(room.conversation_id)
+
+    def _deliver(self, room: Room, item: Event) -> None:
+        """The bus callback: one event for every socket of the room, encoded once."""
+        if item.get("type") == "presence":
+            self.presence.seen(room.conversation_id, item.get("users"))
+        text = encode(item)
+        for watch in tuple(room.watches):
+            self._offer(watch, item, text)
+
+    def _offer(self, watch: Watch, item: Event, text: str) -> None:
+        if watch.held is not None:
+            if len(watch.held) >= self.services.settings.send_queue_size:
+                watch.connection.abort(Close.SLOW_CONSUMER, "slow_consumer")
+                return
+            watch.held.append((item, text))
+            return
+        if self._admit(watch, item, text):
+            watch.connection.send(text)
+
+    def _release(self, watch: Watch) -> None:
+        """Let the held events through, in order, and go live."""
+        held, watch.held = watch.held or [], None
+        for index, (item, text) in enumerate(held):
+            if watch.held is not None:  # held again (a removal to check): keep the rest
+                watch.held.extend(held[index:])
+                return
+            if self._admit(watch, item, text):
+                watch.connection.send(text)
+
+    def _admit(self, watch: Watch, item: Event, text: str) -> bool:
+        """Whether this socket gets the event: not a message it already has, not its own
+        typing, not a turn.start it was already sent; a removal of its user is checked first."""
+        kind = item.get("type")
+        if kind == "message":
+            seq = item.get("seq")
+            if isinstance(seq, int):
+                if seq <= watch.last_seq:
+                    return False
+                watch.last_seq = seq
+            return True
+        if kind == "typing":
+            return (item.get("user") or {}).get("id") != watch.me
+        if kind == "turn.start":
+            return item.get("turn_id") not in watch.announced_turns
+        if kind == "participant.removed" and item.get("user_id") == watch.me:
+            watch.held = []
+            watch.task = asyncio.create_task(self._check_access(watch, item, text))
+            return False
         return True
 
     async def _replay(self, connection: Connection, watch: Watch) -> None:
@@ -171,55 +294,30 @@ class Hub:
                 )
             )
 
-    async def _forward(self, connection: Connection, watch: Watch) -> None:
-        assert connection.user is not None
-        me = connection.user.id
-        async for item in watch.bus:
-            kind = item.get("type")
-            if kind == "message":
-                seq = item.get("seq")
-                if isinstance(seq, int):
-                    if seq <= watch.last_seq:
-                        continue
-                    watch.last_seq = seq
-            elif self._redundant(item, watch, me):
-                continue
-            elif (
-                kind == "participant.removed"
-                and item.get("user_id") == me
-                and await self._lost_access(connection, watch)
-            ):
-                return
-            connection.send(item)
-        if watch.bus.overflowed:
-            connection.abort(Close.SLOW_CONSUMER, "slow_consumer")
-
-    @staticmethod
-    def _redundant(item: dict[str, Any], watch: Watch, me: str) -> bool:
-        """Events this socket must not get: its own typing, a turn.start it was already sent."""
-        if item.get("type") == "typing":
-            return (item.get("user") or {}).get("id") == me
-        return item.get("type") == "turn.start" and item.get("turn_id") in watch.announced_turns
-
-    async def _lost_access(self, connection: Connection, watch: Watch) -> bool:
-        assert connection.user is not None
-        conversations = Conversations(self.services.db)
-        if await conversations.access(watch.conversation_id, connection.user.id) is not None:
-            return False
-        conversation_id = watch.conversation_id
-        connection.error(
-            "forbidden",
-            "you were removed from this conversation",
-            conversation_id=conversation_id,
-        )
-        connection.send(
-            {"type": "unsubscribed", "conversation_id": conversation_id, "reason": "removed"}
-        )
-        await self.unsubscribe(connection, conversation_id)
-        return True
-
-    async def _announce_presence(self, conversation_id: str) -> None:
-        users = await self.services.presence.members(conversation_id)
-        await self.services.bus.publish(
-            conversation_id, event("presence", conversation_id, users=users)
-        )
+    async def _check_access(self, watch: Watch, item: Event, text: str) -> None:
+        """Its user was removed from the conversation: cut the socket off, unless the user
+        still has access (added back meanwhile), in which case the held events follow."""
+        connection, conversation_id = watch.connection, watch.conversation_id
+        try:
+            role = await Conversations(self.services.db).access(conversation_id, watch.me)
+        except Exception:
+            # Neither cut off a member nor leak to a non-member: the client reconnects and
+            # resubscribes, which checks access again.
+            log.warning("access check failed for %s", conversation_id, exc_info=True)
+            connection.abort(Close.INTERNAL_ERROR, "internal_error")
+            return
+        if not watch.current:
+            return
+        if role is None:
+            connection.error(
+                "forbidden",
+                "you were removed from this conversation",
+                conversation_id=conversation_id,
+            )
+            connection.send(
+                {"type": "unsubscribed", "conversation_id": conversation_id, "reason": "removed"}
+            )
+            await self.unsubscribe(connection, conversation_id)
+            return
+        connection.send(text)
+        self._release(watch)
