@@ -133,6 +133,45 @@ async def test_overflow_marks_the_subscriber(buses: tuple[EventBus, EventBus]) -
     assert [event["n"] for event in await take(subscription, 5)] == [0, 1, 2]
 
 
+async def test_a_callback_gets_every_event_in_order_beside_iterators(
+    buses: tuple[EventBus, EventBus],
+) -> None:
+    publisher, listener = buses
+    name = channel()
+    received: list[int] = []
+    called = await listener.subscribe(name, lambda event: received.append(event["n"]))
+    iterated = await listener.subscribe(name)
+    for n in range(50):
+        await publisher.publish(name, {"type": "delta", "n": n})
+    assert [event["n"] for event in await take(iterated, 50)] == list(range(50))
+    await until(lambda: len(received) == 50)
+    assert received == list(range(50))
+    with pytest.raises(TypeError):
+        await take(called, 1)
+    await listener.unsubscribe(called)
+    await publisher.publish(name, {"type": "delta", "n": 50})
+    assert [event["n"] for event in await take(iterated, 1)] == [50]
+    assert received == list(range(50))
+
+
+async def test_a_failing_callback_costs_no_one_else_their_events(
+    buses: tuple[EventBus, EventBus], caplog: pytest.LogCaptureFixture
+) -> None:
+    publisher, listener = buses
+    name = channel()
+
+    def broken(event: dict) -> None:
+        raise RuntimeError("broken subscriber")
+
+    await listener.subscribe(name, broken)
+    received: list[int] = []
+    await listener.subscribe(name, lambda event: received.append(event["n"]))
+    await publisher.publish(name, {"type": "delta", "n": 1})
+    await publisher.publish(name, {"type": "delta", "n": 2})
+    await until(lambda: received == [1, 2])
+    assert "event callback failed" in caplog.text
+
+
 async def test_create_bus_picks_the_backend_by_url() -> None:
     assert isinstance(create_bus(None), InProcessBus)
     bus = create_bus("redis://127.0.0.1:1/0")
