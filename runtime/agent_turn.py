@@ -216,7 +216,7 @@ class AgentRunner:
         """The parts the runtime did not already read, in one transaction; memories are
         recalled (their own transactions) only when the agent has any."""
         agent, limit = inputs.agent, self.settings.memory_recall_limit
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             rows = await read_window(session, request.conversation_id, self.settings.history_window)
             prompts = await attached_prompts_in(session, agent, request.group_id)
             remembers = limit > 0 and await has_memories(session, agent.id)

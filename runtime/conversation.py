@@ -55,7 +55,7 @@ from store.errors import NotFound
 from store.ids import new_id
 from store.messages import Messages
 from store.models import Agent, Conversation, ConversationMessage, ConversationParticipant, User
-from store.turns import Turns, fail_stale_in
+from store.turns import Turns, any_running_in
 
 log = logging.getLogger(__name__)
 
@@ -334,15 +334,17 @@ class ConversationRuntime:
                     queue.append(agent)
 
     async def _load_trigger(self, conversation_id: str) -> tuple[Conversation, Roster, str | None]:
-        """One transaction: fail turns a dead process left running (we hold the lease), then
-        the conversation, its roster and the agent that spoke last."""
-        async with self.db.session() as session:
-            await fail_stale_in(session, conversation_id)
+        """One read transaction: the conversation, its roster, the agent that spoke last, and
+        whether a dead process left a turn running (failed then, as we hold the lease)."""
+        async with self.db.read() as session:
+            stale = await any_running_in(session, conversation_id)
             conversation = await session.get(Conversation, conversation_id)
             if conversation is None:
                 raise NotFound("conversations", conversation_id)
             roster = await roster_in(session, conversation_id)
             last_agent = await self._last_agent_speaker(session, conversation, roster)
+        if stale:
+            await self.turns.fail_stale(conversation_id)
         return conversation, roster, last_agent
 
     def _policy(self, conversation: Conversation) -> ConversationPolicy:
@@ -645,7 +647,7 @@ class ConversationRuntime:
         self, conversation_id: str, user_id: str
     ) -> tuple[Conversation, ConversationParticipant | None, str | None]:
         """The conversation, the user's active participant row (if any) and name: one query."""
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             row = (
                 await session.execute(
                     select(Conversation, ConversationParticipant, User.name)
@@ -677,7 +679,7 @@ class ConversationRuntime:
         participant = await self.conversations.add_participant(
             conversation_id, NewParticipant(user_id=user_id, role=role)
         )
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             name = await session.scalar(select(User.name).where(User.id == user_id))
         return participant, name
 
@@ -686,7 +688,7 @@ class ConversationRuntime:
     ) -> ConversationMessage | None:
         if client_msg_id is None:
             return None
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             return await session.scalar(
                 select(ConversationMessage).where(
                     ConversationMessage.conversation_id == conversation_id,
@@ -696,7 +698,7 @@ class ConversationRuntime:
             )
 
     async def _participant(self, participant_id: str) -> ConversationParticipant | None:
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             return await session.get(ConversationParticipant, participant_id)
 
     @staticmethod

@@ -55,7 +55,7 @@ class Delegation:
         for agent in self.known.values():
             if agent.handle.lower() == wanted:
                 return agent
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             agent = await session.scalar(select(Agent).where(func.lower(Agent.handle) == wanted))
         if agent is None:
             raise self.refused(f"there is no agent @{wanted}")

@@ -124,7 +124,7 @@ def model_summarizer(model: object) -> Summarizer:
 
 async def authors(db: Database, conversation_id: str) -> dict[str, Author]:
     """Every participant who ever wrote here (removed ones too), by participant id."""
-    async with db.session() as session:
+    async with db.read() as session:
         rows = await session.execute(
             select(ConversationParticipant, User.name, Agent.name, Agent.handle)
             .outerjoin(User, User.id == ConversationParticipant.user_id)
@@ -220,7 +220,7 @@ async def build_history(
     """
     window = max(1, min(window, MAX_PAGE))
     if rows is None:
-        async with db.session() as session:
+        async with db.read() as session:
             rows = await read_window(session, conversation_id, window)
     stored = mark is None
     if mark is None:
@@ -243,7 +243,7 @@ async def build_history(
 
 
 async def read_mark(db: Database, conversation_id: str) -> SummaryMark:
-    async with db.session() as session:
+    async with db.read() as session:
         conversation = await session.get(Conversation, conversation_id)
         if conversation is None:
             raise NotFound("conversations", conversation_id)

@@ -148,7 +148,7 @@ def compose(
 
 async def members(db: Database, conversation_id: str, agent_id: str) -> list[Member]:
     """The other active participants, people first then agents, in joining order."""
-    async with db.session() as session:
+    async with db.read() as session:
         rows = await session.execute(
             select(ConversationParticipant, User.name, Agent)
             .outerjoin(User, User.id == ConversationParticipant.user_id)

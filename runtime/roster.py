@@ -94,7 +94,7 @@ def candidate(agent: Agent, participant: ConversationParticipant) -> Candidate:
 
 async def load_roster(db: Database, conversation_id: str) -> Roster:
     """The conversation's active participants, read fresh so edits apply on the next turn."""
-    async with db.session() as session:
+    async with db.read() as session:
         return await roster_in(session, conversation_id)
 
 

@@ -84,7 +84,7 @@ class Agents:
             raise integrity_conflict("agents", exc) from exc
 
     async def get(self, agent_id: str) -> Agent:
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             agent = await session.get(Agent, agent_id)
         if agent is None:
             raise NotFound("agents", agent_id)
@@ -95,13 +95,13 @@ class Agents:
         ids = list(agent_ids)
         if not ids:
             return {}
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             rows = await session.scalars(select(Agent).where(Agent.id.in_(ids)))
             return {row.id: row for row in rows}
 
     async def get_by_handle(self, handle: str) -> Agent:
         key = handle.strip().lstrip("@").lower()
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             agent = await session.scalar(select(Agent).where(Agent.handle == key))
         if agent is None:
             raise NotFound("agents", handle, "handle")
@@ -113,7 +113,7 @@ class Agents:
             query = query.where(Agent.created_by == created_by)
         if kind is not None:
             query = query.where(Agent.kind == kind)
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             return list(await session.scalars(query))
 
     async def update(self, agent_id: str, updated_by: str | None = None, **fields: Any) -> Agent:
@@ -166,7 +166,7 @@ class Agents:
     ) -> list[AttachedPrompt]:
         """Prompts shaping the agent: those listed in `attached_prompts` (in order), those
         attached to the agent, then those attached to the group; each once."""
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             agent = await _get(session, agent_id)
             return await attached_prompts_in(session, agent, group_id)
 

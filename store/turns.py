@@ -85,7 +85,7 @@ class Turns:
         return turn
 
     async def get(self, turn_id: str) -> AgentTurn:
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             turn = await session.get(AgentTurn, turn_id)
         if turn is None:
             raise NotFound("agent_turns", turn_id)
@@ -93,7 +93,7 @@ class Turns:
 
     async def running(self, conversation_id: str) -> list[AgentTurn]:
         """Turns of the conversation that have not ended, oldest first."""
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             rows = await session.scalars(
                 select(AgentTurn)
                 .where(
@@ -106,7 +106,7 @@ class Turns:
 
     async def for_conversation(self, conversation_id: str) -> list[AgentTurn]:
         """Every turn of the conversation, oldest first."""
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             rows = await session.scalars(
                 select(AgentTurn)
                 .where(AgentTurn.conversation_id == conversation_id)
@@ -194,6 +194,20 @@ class Turns:
 def _check_final(status: str) -> None:
     if status not in FINAL_STATUSES:
         raise InvalidValue("agent_turns", "status", status, "one of " + ", ".join(FINAL_STATUSES))
+
+
+async def any_running_in(session: AsyncSession, conversation_id: str) -> bool:
+    """Whether some turn of the conversation is still `running` (read inside a caller's
+    transaction, so that `fail_stale` needs a write transaction only when one is)."""
+    found = await session.scalar(
+        select(AgentTurn.id)
+        .where(
+            AgentTurn.conversation_id == conversation_id,
+            AgentTurn.status == TurnStatus.RUNNING.value,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def fail_stale_in(
