@@ -11,7 +11,7 @@ from sqlalchemy import select
 from store import crud
 from store.base import utcnow
 from store.db import Database
-from store.errors import InvalidValue, NotFound
+from store.errors import InvalidValue
 from store.models import AbTest, Customer, CustomerJourneyEvent, SupportTicket, UserFeedback
 
 Row = TypeVar("Row", SupportTicket, UserFeedback, AbTest, Customer, CustomerJourneyEvent)
@@ -45,7 +45,7 @@ class _UserRows(Generic[Row]):
             .order_by(model.id)
             .limit(max(1, min(limit, 5000)))
         )
-        return list(await crud.scalars(self.db, query))
+        return await crud.scalars(self.db, query)
 
     def _validate(self, fields: dict[str, Any]) -> None:
         """Checks the database cannot express; subclasses add theirs."""
@@ -80,7 +80,7 @@ class AbTests(_UserRows[AbTest]):
             .where(AbTest.user_id == user_id, AbTest.test_name == test_name)
             .order_by(AbTest.id)
         )
-        return list(await crud.scalars(self.db, query))
+        return await crud.scalars(self.db, query)
 
 
 class Customers(_UserRows[Customer]):
@@ -99,10 +99,7 @@ class JourneyEvents(_UserRows[CustomerJourneyEvent]):
         customer_id = fields.get("customer_id")
         if customer_id is None:
             raise InvalidValue("customer_journey_events", "customer_id", None, "a customer id")
-        async with self.db.session() as session:
-            customer = await session.get(Customer, customer_id)
-        if customer is None or customer.user_id != user_id:
-            raise NotFound("customers", customer_id)
+        await crud.get(self.db, Customer, customer_id, user_id=user_id)
         fields.setdefault("timestamp", utcnow())
         return await super().create(user_id, **fields)
 
@@ -112,4 +109,4 @@ class JourneyEvents(_UserRows[CustomerJourneyEvent]):
             .where(CustomerJourneyEvent.customer_id == customer_id)
             .order_by(CustomerJourneyEvent.timestamp, CustomerJourneyEvent.id)
         )
-        return list(await crud.scalars(self.db, query))
+        return await crud.scalars(self.db, query)

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 
+from store import crud
 from store.base import utcnow
 from store.db import Database
 from store.enums import MemberKind, Role
-from store.errors import InvalidValue, NotFound, integrity_conflict
+from store.errors import InvalidValue
 from store.models import Conversation, ConversationParticipant, GroupMember
 
 
@@ -48,97 +48,73 @@ class Conversations:
         participants: list[NewParticipant] = (),  # type: ignore[assignment]
     ) -> Conversation:
         """A conversation with its creator as admin and the given participants."""
-        try:
-            async with self.db.session() as session:
-                conversation = Conversation(
-                    title=title, created_by=created_by, group_id=group_id, policy=policy or {}
-                )
-                session.add(conversation)
-                await session.flush()
-                wanted = [NewParticipant(user_id=created_by, role=Role.ADMIN.value)]
-                wanted += [p for p in participants if p.user_id != created_by]
-                for new in wanted:
-                    session.add(
-                        ConversationParticipant(
-                            conversation_id=conversation.id,
-                            kind=new.kind,
-                            user_id=new.user_id,
-                            agent_id=new.agent_id,
-                            role=new.role,
-                        )
+        conversation = crud.build(
+            Conversation, title=title, created_by=created_by, group_id=group_id, policy=policy or {}
+        )
+        async with crud.writing(self.db, "conversations") as session:
+            await crud.add(session, conversation)
+            wanted = [NewParticipant(user_id=created_by, role=Role.ADMIN.value)]
+            wanted += [p for p in participants if p.user_id != created_by]
+            for new in wanted:
+                session.add(
+                    ConversationParticipant(
+                        conversation_id=conversation.id,
+                        kind=new.kind,
+                        user_id=new.user_id,
+                        agent_id=new.agent_id,
+                        role=new.role,
                     )
-                await session.flush()
-            return conversation
-        except IntegrityError as exc:
-            raise integrity_conflict("conversations", exc) from exc
+                )
+            await session.flush()
+        return conversation
 
     async def get(self, conversation_id: str) -> Conversation:
-        async with self.db.session() as session:
-            conversation = await session.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("conversations", conversation_id)
-        return conversation
+        return await crud.get(self.db, Conversation, conversation_id)
 
     async def update(self, conversation_id: str, **fields: Any) -> Conversation:
-        columns = Conversation.__mapper__.column_attrs.keys()
-        for name, value in fields.items():
-            # setattr would silently accept a misspelt name and store nothing.
-            if name not in columns:
-                raise InvalidValue("conversations", name, value, "a column of conversations")
-        try:
-            async with self.db.session() as session:
-                conversation = await session.get(Conversation, conversation_id)
-                if conversation is None:
-                    raise NotFound("conversations", conversation_id)
-                for name, value in fields.items():
-                    setattr(conversation, name, value)
-        except IntegrityError as exc:
-            raise integrity_conflict("conversations", exc) from exc
-        return conversation
+        return await crud.update(
+            self.db, Conversation, conversation_id, name_reference=False, **fields
+        )
 
     async def list_for_user(self, user_id: str, limit: int = 200) -> list[Conversation]:
         """Conversations the user takes part in (or whose group they belong to), newest first."""
-        async with self.db.session() as session:
-            mine = select(ConversationParticipant.conversation_id).where(
-                ConversationParticipant.user_id == user_id,
-                ConversationParticipant.is_removed.is_(False),
+        mine = select(ConversationParticipant.conversation_id).where(
+            ConversationParticipant.user_id == user_id,
+            ConversationParticipant.is_removed.is_(False),
+        )
+        groups = select(GroupMember.group_id).where(GroupMember.user_id == user_id)
+        removed = select(ConversationParticipant.conversation_id).where(
+            ConversationParticipant.user_id == user_id,
+            ConversationParticipant.is_removed.is_(True),
+        )
+        query = (
+            select(Conversation)
+            .where(
+                or_(Conversation.id.in_(mine), Conversation.group_id.in_(groups)),
+                Conversation.id.not_in(removed),
             )
-            groups = select(GroupMember.group_id).where(GroupMember.user_id == user_id)
-            removed = select(ConversationParticipant.conversation_id).where(
-                ConversationParticipant.user_id == user_id,
-                ConversationParticipant.is_removed.is_(True),
-            )
-            rows = await session.scalars(
-                select(Conversation)
-                .where(
-                    or_(Conversation.id.in_(mine), Conversation.group_id.in_(groups)),
-                    Conversation.id.not_in(removed),
-                )
-                .order_by(Conversation.last_message_time.desc())
-                .limit(limit)
-            )
-            return list(rows)
+            .order_by(Conversation.last_message_time.desc())
+            .limit(limit)
+        )
+        return await crud.scalars(self.db, query)
 
     async def participants(
         self, conversation_id: str, *, include_removed: bool = False
     ) -> list[ConversationParticipant]:
-        async with self.db.session() as session:
-            query = select(ConversationParticipant).where(
-                ConversationParticipant.conversation_id == conversation_id
-            )
-            if not include_removed:
-                query = query.where(ConversationParticipant.is_removed.is_(False))
-            rows = await session.scalars(query.order_by(ConversationParticipant.added_at))
-            return list(rows)
+        query = select(ConversationParticipant).where(
+            ConversationParticipant.conversation_id == conversation_id
+        )
+        if not include_removed:
+            query = query.where(ConversationParticipant.is_removed.is_(False))
+        return await crud.scalars(self.db, query.order_by(ConversationParticipant.added_at))
 
     async def add_participant(
         self, conversation_id: str, new: NewParticipant
     ) -> ConversationParticipant:
         """Add a user or agent; adding a removed one brings them back with the new role."""
         kind = new.kind
-        async with self.db.session() as session:
-            if await session.get(Conversation, conversation_id) is None:
-                raise NotFound("conversations", conversation_id)
+        async with crud.writing(self.db, "conversation_participants") as session:
+            await crud.fetch(session, Conversation, conversation_id)
             existing = await session.scalar(
                 select(ConversationParticipant).where(
                     ConversationParticipant.conversation_id == conversation_id,
@@ -152,18 +128,15 @@ class Conversations:
                 existing.status = "active"
                 existing.role = new.role
                 return existing
-            participant = ConversationParticipant(
+            participant = crud.build(
+                ConversationParticipant,
                 conversation_id=conversation_id,
                 kind=kind,
                 user_id=new.user_id,
                 agent_id=new.agent_id,
                 role=new.role,
             )
-            session.add(participant)
-            try:
-                await session.flush()
-            except IntegrityError as exc:
-                raise integrity_conflict("conversation_participants", exc) from exc
+            await crud.add(session, participant)
         return participant
 
     async def remove_participant(
@@ -171,9 +144,9 @@ class Conversations:
     ) -> ConversationParticipant:
         """Mark a participant removed; their messages keep their author."""
         async with self.db.session() as session:
-            participant = await session.get(ConversationParticipant, participant_id)
-            if participant is None or participant.conversation_id != conversation_id:
-                raise NotFound("conversation_participants", participant_id)
+            participant = await crud.fetch(
+                session, ConversationParticipant, participant_id, conversation_id=conversation_id
+            )
             participant.is_removed = True
             participant.status = "removed"
         return participant
@@ -222,11 +195,9 @@ class Conversations:
     async def _participant(
         self, conversation_id: str, column: Any, value: str
     ) -> ConversationParticipant | None:
-        async with self.db.session() as session:
-            return await session.scalar(
-                select(ConversationParticipant).where(
-                    ConversationParticipant.conversation_id == conversation_id,
-                    column == value,
-                    ConversationParticipant.is_removed.is_(False),
-                )
-            )
+        query = select(ConversationParticipant).where(
+            ConversationParticipant.conversation_id == conversation_id,
+            column == value,
+            ConversationParticipant.is_removed.is_(False),
+        )
+        return await crud.first(self.db, query)

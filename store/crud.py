@@ -6,7 +6,7 @@ misspelt field name is refused instead of silently dropped.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from store.db import Database
 from store.errors import InvalidValue, NotFound, integrity_conflict
 
 M = TypeVar("M", bound=Base)
+T = TypeVar("T")
 
 
 def table_of(model: type[Base]) -> str:
@@ -34,10 +35,18 @@ def check_fields(model: type[Base], fields: dict[str, Any]) -> None:
             raise InvalidValue(table, name, value, f"a column of {table}")
 
 
-def build(model: type[M], **fields: Any) -> M:
+def build(model: type[M], /, **fields: Any) -> M:
     """A new, unsaved row; unknown fields and disallowed literals raise InvalidValue."""
     check_fields(model, fields)
     return model(**fields)
+
+
+def assign(row: M, /, **fields: Any) -> M:
+    """Set `fields` on a loaded row; unknown fields and disallowed literals raise InvalidValue."""
+    check_fields(type(row), fields)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    return row
 
 
 @asynccontextmanager
@@ -50,46 +59,71 @@ async def writing(db: Database, table: str) -> AsyncIterator[AsyncSession]:
         raise integrity_conflict(table, exc) from exc
 
 
-async def insert(db: Database, row: M) -> M:
-    """Store `row` in its own transaction and return it with defaults filled in."""
+async def add(session: AsyncSession, row: M) -> M:
+    """Add `row` to the caller's transaction and flush, so its defaults (and any integrity
+    error) arrive now."""
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def insert(db: Database, row: M, *, name_reference: bool = True) -> M:
+    """Store `row` in its own transaction and return it with defaults filled in.
+
+    A broken reference names the column and the missing id; with `name_reference=False` it
+    keeps the constraint's own wording, which the older repositories' clients see.
+    """
     try:
         async with writing(db, table_of(type(row))) as session:
-            session.add(row)
-            await session.flush()
+            await add(session, row)
     except InvalidValue as error:
+        if not name_reference:
+            raise
         raise await _name_missing_reference(db, row, error) from error.__cause__
     return row
 
 
-async def fetch(session: AsyncSession, model: type[M], row_id: str) -> M:
-    """The row with this id, or NotFound naming the table."""
+async def fetch(session: AsyncSession, model: type[M], row_id: str, /, **match: Any) -> M:
+    """The row with this id, or NotFound naming the table; with `match`, a row whose columns
+    differ from it (say, another group's member) is not found either."""
     row = await session.get(model, row_id)
-    if row is None:
+    if row is None or any(getattr(row, name) != value for name, value in match.items()):
         raise NotFound(table_of(model), row_id)
     return row
 
 
-async def get(db: Database, model: type[M], row_id: str) -> M:
+async def get(db: Database, model: type[M], row_id: str, /, **match: Any) -> M:
+    """`fetch` in a transaction of its own."""
     async with db.session() as session:
-        return await fetch(session, model, row_id)
+        return await fetch(session, model, row_id, **match)
 
 
-async def scalars(db: Database, query: Select[tuple[M]]) -> Sequence[M]:
+async def first(db: Database, query: Select[tuple[T]]) -> T | None:
+    """The first result of `query`, or None."""
+    async with db.session() as session:
+        return await session.scalar(query)
+
+
+async def scalars(db: Database, query: Select[tuple[T]]) -> list[T]:
+    """Every result of `query`, in its order."""
     async with db.session() as session:
         return list(await session.scalars(query))
 
 
-async def update(db: Database, model: type[M], row_id: str, **fields: Any) -> M:
+async def update(
+    db: Database, model: type[M], row_id: str, /, *, name_reference: bool = True, **fields: Any
+) -> M:
     """Set `fields` on an existing row; unknown fields raise InvalidValue, a missing row
-    NotFound."""
+    NotFound, a broken reference InvalidValue worded as in `insert`."""
     check_fields(model, fields)
     try:
         async with writing(db, table_of(model)) as session:
             row = await fetch(session, model, row_id)
-            for name, value in fields.items():
-                setattr(row, name, value)
+            assign(row, **fields)
             await session.flush()
     except InvalidValue as error:
+        if not name_reference:
+            raise
         raise await _name_missing_reference(db, row, error) from error.__cause__
     return row
 

@@ -54,14 +54,14 @@ class PlaybookPrompts:
             .where(PlaybookPrompt.step == step)
             .order_by(PlaybookPrompt.prompt_code)
         )
-        return list(await crud.scalars(self.db, query))
+        return await crud.scalars(self.db, query)
 
     async def by_code(self, prompt_code: str) -> PlaybookPrompt:
         query = select(PlaybookPrompt).where(PlaybookPrompt.prompt_code == prompt_code)
-        found = await crud.scalars(self.db, query)
-        if not found:
+        found = await crud.first(self.db, query)
+        if found is None:
             raise NotFound("playbook_prompts", prompt_code, "prompt_code")
-        return found[0]
+        return found
 
 
 class CourseModules:
@@ -78,14 +78,14 @@ class CourseModules:
 
     async def by_number(self, module_number: int) -> CourseModule:
         query = select(CourseModule).where(CourseModule.module_number == module_number)
-        found = await crud.scalars(self.db, query)
-        if not found:
+        found = await crud.first(self.db, query)
+        if found is None:
             raise NotFound("course_modules", module_number, "module_number")
-        return found[0]
+        return found
 
     async def list(self) -> list[CourseModule]:
         query = select(CourseModule).order_by(CourseModule.module_number)
-        return list(await crud.scalars(self.db, query))
+        return await crud.scalars(self.db, query)
 
 
 class Foundations:
@@ -96,10 +96,10 @@ class Foundations:
 
     async def get(self, user_id: str) -> UserFoundation:
         query = select(UserFoundation).where(UserFoundation.user_id == user_id)
-        found = await crud.scalars(self.db, query)
-        if not found:
+        found = await crud.first(self.db, query)
+        if found is None:
             raise NotFound("user_foundations", user_id, "user_id")
-        return found[0]
+        return found
 
     async def upsert(self, user_id: str, **fields: Any) -> UserFoundation:
         """Create the Foundation or replace the sections given; sections left out stay."""
@@ -121,8 +121,7 @@ class Foundations:
             if row is None:
                 row = UserFoundation(user_id=user_id)
                 session.add(row)
-            for name, value in fields.items():
-                setattr(row, name, value)
+            crud.assign(row, **fields)
             row.last_updated_at = utcnow()
             await session.flush()
         return row
@@ -167,10 +166,13 @@ class PromptExecutions:
             row = await crud.fetch(session, UserPromptExecution, execution_id)
             if row.status != ExecutionStatus.PENDING:
                 raise Conflict("user_prompt_executions", f"{execution_id} is already {row.status}")
-            row.status = status
-            row.ai_response = ai_response
-            row.ai_response_timestamp = utcnow()
-            row.refined_output_asset_id = refined_output_asset_id
+            crud.assign(
+                row,
+                status=status,
+                ai_response=ai_response,
+                ai_response_timestamp=utcnow(),
+                refined_output_asset_id=refined_output_asset_id,
+            )
             await session.flush()
         return row
 
@@ -185,7 +187,7 @@ class PromptExecutions:
             _step("user_prompt_executions", "elevate_step", elevate_step)
             query = query.where(UserPromptExecution.elevate_step == elevate_step)
         query = query.order_by(UserPromptExecution.id)
-        return list(await crud.scalars(self.db, query))
+        return await crud.scalars(self.db, query)
 
 
 class Assets:
@@ -236,7 +238,7 @@ class Assets:
             _step("user_generated_assets", "elevate_step", elevate_step)
             query = query.where(UserGeneratedAsset.elevate_step == elevate_step)
         query = query.order_by(UserGeneratedAsset.id)
-        return list(await crud.scalars(self.db, query))
+        return await crud.scalars(self.db, query)
 
 
 class ModuleProgress:
@@ -274,14 +276,14 @@ class ModuleProgress:
         return row
 
     async def get(self, user_id: str, module_id: str) -> UserModuleProgress:
-        found = await crud.scalars(self.db, self._query(user_id, module_id))
-        if not found:
+        found = await crud.first(self.db, self._query(user_id, module_id))
+        if found is None:
             raise NotFound("user_module_progress", f"{user_id}/{module_id}", "user_id/module_id")
-        return found[0]
+        return found
 
     async def list_for_user(self, user_id: str) -> list[UserModuleProgress]:
         query = select(UserModuleProgress).where(UserModuleProgress.user_id == user_id)
-        return list(await crud.scalars(self.db, query.order_by(UserModuleProgress.id)))
+        return await crud.scalars(self.db, query.order_by(UserModuleProgress.id))
 
     @staticmethod
     def _query(user_id: str, module_id: str) -> Any:
@@ -322,7 +324,7 @@ class FunnelSnapshots:
         if until is not None:
             query = query.where(UserFunnelSnapshot.snapshot_date <= until)
         query = query.order_by(UserFunnelSnapshot.snapshot_date, UserFunnelSnapshot.id)
-        return list(await crud.scalars(self.db, query))
+        return await crud.scalars(self.db, query)
 
 
 class ActivityLog:
@@ -359,4 +361,4 @@ class ActivityLog:
             .order_by(UserActivityLog.timestamp.desc(), UserActivityLog.id.desc())
             .limit(max(1, min(limit, 1000)))
         )
-        return list(await crud.scalars(self.db, query))
+        return await crud.scalars(self.db, query)

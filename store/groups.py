@@ -7,12 +7,12 @@ checks read one table.
 from __future__ import annotations
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 
+from store import crud
 from store.base import utcnow
 from store.db import Database
 from store.enums import MemberKind, Role
-from store.errors import Conflict, InvalidValue, NotFound, integrity_conflict
+from store.errors import Conflict, InvalidValue
 from store.models import Group, GroupMember
 
 
@@ -25,60 +25,44 @@ class Groups:
     async def create(self, name: str, owner_id: str) -> Group:
         if not name.strip():
             raise InvalidValue("groups", "name", name, "a non-empty name")
-        try:
-            async with self.db.session() as session:
-                group = Group(name=name.strip(), owner_id=owner_id)
-                session.add(group)
-                await session.flush()
-                session.add(
-                    GroupMember(
-                        group_id=group.id,
-                        kind=MemberKind.USER.value,
-                        user_id=owner_id,
-                        role=Role.ADMIN.value,
-                        added_by=owner_id,
-                        created_by=owner_id,
-                    )
-                )
-                await session.flush()
-            return group
-        except IntegrityError as exc:
-            raise integrity_conflict("groups", exc) from exc
+        async with crud.writing(self.db, "groups") as session:
+            group = await crud.add(session, crud.build(Group, name=name.strip(), owner_id=owner_id))
+            owner = crud.build(
+                GroupMember,
+                group_id=group.id,
+                kind=MemberKind.USER.value,
+                user_id=owner_id,
+                role=Role.ADMIN.value,
+                added_by=owner_id,
+                created_by=owner_id,
+            )
+            await crud.add(session, owner)
+        return group
 
     async def get(self, group_id: str) -> Group:
-        async with self.db.session() as session:
-            group = await session.get(Group, group_id)
-        if group is None:
-            raise NotFound("groups", group_id)
-        return group
+        return await crud.get(self.db, Group, group_id)
 
     async def rename(self, group_id: str, name: str) -> Group:
         if not name.strip():
             raise InvalidValue("groups", "name", name, "a non-empty name")
         async with self.db.session() as session:
-            group = await session.get(Group, group_id)
-            if group is None:
-                raise NotFound("groups", group_id)
+            group = await crud.fetch(session, Group, group_id)
             group.name = name.strip()
         return group
 
     async def delete(self, group_id: str) -> None:
         async with self.db.session() as session:
-            group = await session.get(Group, group_id)
-            if group is None:
-                raise NotFound("groups", group_id)
-            await session.delete(group)
+            await session.delete(await crud.fetch(session, Group, group_id))
 
     async def list_for_user(self, user_id: str) -> list[Group]:
         """Groups the user owns or belongs to, oldest first."""
-        async with self.db.session() as session:
-            member_of = select(GroupMember.group_id).where(GroupMember.user_id == user_id)
-            rows = await session.scalars(
-                select(Group)
-                .where(or_(Group.owner_id == user_id, Group.id.in_(member_of)))
-                .order_by(Group.id)
-            )
-            return list(rows)
+        member_of = select(GroupMember.group_id).where(GroupMember.user_id == user_id)
+        query = (
+            select(Group)
+            .where(or_(Group.owner_id == user_id, Group.id.in_(member_of)))
+            .order_by(Group.id)
+        )
+        return await crud.scalars(self.db, query)
 
     async def role_of(self, group_id: str, user_id: str) -> str | None:
         """The user's role in the group (the owner is admin), or None if not a member."""
@@ -96,13 +80,12 @@ class Groups:
         return (member.role or Role.MEMBER.value) if member is not None else None
 
     async def members(self, group_id: str) -> list[GroupMember]:
-        async with self.db.session() as session:
-            rows = await session.scalars(
-                select(GroupMember)
-                .where(GroupMember.group_id == group_id)
-                .order_by(GroupMember.added_at, GroupMember.id)
-            )
-            return list(rows)
+        query = (
+            select(GroupMember)
+            .where(GroupMember.group_id == group_id)
+            .order_by(GroupMember.added_at, GroupMember.id)
+        )
+        return await crud.scalars(self.db, query)
 
     async def add_member(
         self,
@@ -117,58 +100,44 @@ class Groups:
         if (user_id is None) == (agent_id is None):
             raise InvalidValue("group_members", "user_id/agent_id", None, "exactly one of them")
         kind = MemberKind.USER.value if user_id else MemberKind.AGENT.value
-        try:
-            async with self.db.session() as session:
-                if await session.get(Group, group_id) is None:
-                    raise NotFound("groups", group_id)
-                column = GroupMember.user_id if user_id else GroupMember.agent_id
-                existing = await session.scalar(
-                    select(GroupMember.id).where(
-                        GroupMember.group_id == group_id, column == (user_id or agent_id)
-                    )
+        async with crud.writing(self.db, "group_members") as session:
+            await crud.fetch(session, Group, group_id)
+            column = GroupMember.user_id if user_id else GroupMember.agent_id
+            existing = await session.scalar(
+                select(GroupMember.id).where(
+                    GroupMember.group_id == group_id, column == (user_id or agent_id)
                 )
-                if existing is not None:
-                    raise Conflict("group_members", "already a member of this group")
-                member = GroupMember(
-                    group_id=group_id,
-                    kind=kind,
-                    user_id=user_id,
-                    agent_id=agent_id,
-                    role=role,
-                    added_by=added_by,
-                    created_by=added_by,
-                )
-                session.add(member)
-                await session.flush()
-            return member
-        except IntegrityError as exc:
-            raise integrity_conflict("group_members", exc) from exc
+            )
+            if existing is not None:
+                raise Conflict("group_members", "already a member of this group")
+            member = crud.build(
+                GroupMember,
+                group_id=group_id,
+                kind=kind,
+                user_id=user_id,
+                agent_id=agent_id,
+                role=role,
+                added_by=added_by,
+                created_by=added_by,
+            )
+            await crud.add(session, member)
+        return member
 
     async def get_member(self, group_id: str, member_id: str) -> GroupMember:
-        async with self.db.session() as session:
-            member = await session.get(GroupMember, member_id)
-        if member is None or member.group_id != group_id:
-            raise NotFound("group_members", member_id)
-        return member
+        return await crud.get(self.db, GroupMember, member_id, group_id=group_id)
 
     async def set_role(
         self, group_id: str, member_id: str, role: str, *, updated_by: str
     ) -> GroupMember:
         async with self.db.session() as session:
-            member = await session.get(GroupMember, member_id)
-            if member is None or member.group_id != group_id:
-                raise NotFound("group_members", member_id)
-            member.role = role
-            member.updated_by = updated_by
-            member.updated_at = utcnow()
+            member = await crud.fetch(session, GroupMember, member_id, group_id=group_id)
+            crud.assign(member, role=role, updated_by=updated_by, updated_at=utcnow())
         return member
 
     async def remove_member(self, group_id: str, member_id: str) -> GroupMember:
         """Remove a member; the owner cannot be removed from their own group."""
         async with self.db.session() as session:
-            member = await session.get(GroupMember, member_id)
-            if member is None or member.group_id != group_id:
-                raise NotFound("group_members", member_id)
+            member = await crud.fetch(session, GroupMember, member_id, group_id=group_id)
             group = await session.get(Group, group_id)
             if group is not None and member.user_id == group.owner_id:
                 raise Conflict("group_members", "the owner cannot leave their own group")

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
+from store import crud
 from store.base import utcnow
 from store.db import Database
 from store.enums import MemoryScope
-from store.errors import InvalidValue, NotFound, integrity_conflict
+from store.errors import InvalidValue
 from store.models import Memory
 
 MAX_CONTENT_CHARS = 4000
@@ -68,22 +68,17 @@ class Memories:
                 "memories", "content", f"{len(content)} characters", f"<= {MAX_CONTENT_CHARS}"
             )
         user_id, group_id = _owners(scope, user_id, group_id)
-        try:
-            async with self.db.session() as session:
-                memory = Memory(
-                    agent_id=agent_id,
-                    scope=scope,
-                    content=content,
-                    user_id=user_id,
-                    group_id=group_id,
-                    source=source or {},
-                    tags=list(tags or []),
-                )
-                session.add(memory)
-                await session.flush()
-            return memory
-        except IntegrityError as exc:
-            raise integrity_conflict("memories", exc) from exc
+        memory = crud.build(
+            Memory,
+            agent_id=agent_id,
+            scope=scope,
+            content=content,
+            user_id=user_id,
+            group_id=group_id,
+            source=source or {},
+            tags=list(tags or []),
+        )
+        return await crud.insert(self.db, memory, name_reference=False)
 
     async def recall(
         self,
@@ -148,23 +143,16 @@ class Memories:
         query = query.order_by(Memory.created_at.desc(), Memory.id.desc()).limit(
             max(1, min(limit, 1000))
         )
-        async with self.db.session() as session:
-            return list(await session.scalars(query))
+        return await crud.scalars(self.db, query)
 
     async def get(self, memory_id: str) -> Memory:
-        async with self.db.session() as session:
-            memory = await session.get(Memory, memory_id)
-        if memory is None:
-            raise NotFound("memories", memory_id)
-        return memory
+        return await crud.get(self.db, Memory, memory_id)
 
     async def delete(self, memory_id: str, *, agent_id: str | None = None) -> None:
         """Forget a memory; with `agent_id`, only if it is that agent's."""
+        owner = {} if agent_id is None else {"agent_id": agent_id}
         async with self.db.session() as session:
-            memory = await session.get(Memory, memory_id)
-            if memory is None or (agent_id is not None and memory.agent_id != agent_id):
-                raise NotFound("memories", memory_id)
-            await session.delete(memory)
+            await session.delete(await crud.fetch(session, Memory, memory_id, **owner))
 
     async def _visible(
         self, agent_id: str, user_id: str | None, group_id: str | None
@@ -182,8 +170,7 @@ class Memories:
             .order_by(Memory.created_at.desc(), Memory.id.desc())
             .limit(MAX_CANDIDATES)
         )
-        async with self.db.session() as session:
-            return list(await session.scalars(query))
+        return await crud.scalars(self.db, query)
 
     async def _touch(self, ids: list[str]) -> None:
         async with self.db.session() as session:

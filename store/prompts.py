@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import crud
 from store.base import utcnow
 from store.db import Database
 from store.enums import AttachmentOwner
-from store.errors import InvalidValue, NotFound, integrity_conflict
+from store.errors import InvalidValue
 from store.models import Agent, Attachment, Group, Prompt
 
 EDITABLE = ("title", "content", "tags", "status", "category")
@@ -32,49 +32,31 @@ class Prompts:
         unknown = set(fields) - set(EDITABLE)
         if unknown:
             raise InvalidValue("prompts", ", ".join(sorted(unknown)), None, "a prompt field")
-        try:
-            async with self.db.session() as session:
-                prompt = Prompt(title=title, content=content, created_by=created_by, **fields)
-                session.add(prompt)
-                await session.flush()
-            return prompt
-        except IntegrityError as exc:
-            raise integrity_conflict("prompts", exc) from exc
+        prompt = crud.build(Prompt, title=title, content=content, created_by=created_by, **fields)
+        return await crud.insert(self.db, prompt, name_reference=False)
 
     async def get(self, prompt_id: str) -> Prompt:
-        async with self.db.session() as session:
-            prompt = await session.get(Prompt, prompt_id)
-        if prompt is None:
-            raise NotFound("prompts", prompt_id)
-        return prompt
+        return await crud.get(self.db, Prompt, prompt_id)
 
     async def list(self, created_by: str | None = None) -> list[Prompt]:
-        async with self.db.session() as session:
-            query = select(Prompt).order_by(Prompt.id)
-            if created_by is not None:
-                query = query.where(Prompt.created_by == created_by)
-            return list(await session.scalars(query))
+        query = select(Prompt).order_by(Prompt.id)
+        if created_by is not None:
+            query = query.where(Prompt.created_by == created_by)
+        return await crud.scalars(self.db, query)
 
     async def update(self, prompt_id: str, updated_by: str | None = None, **fields: Any) -> Prompt:
         unknown = set(fields) - set(EDITABLE)
         if unknown:
             raise InvalidValue("prompts", ", ".join(sorted(unknown)), None, "a prompt field")
         async with self.db.session() as session:
-            prompt = await session.get(Prompt, prompt_id)
-            if prompt is None:
-                raise NotFound("prompts", prompt_id)
-            for name, value in fields.items():
-                setattr(prompt, name, value)
-            prompt.updated_at = utcnow()
-            prompt.updated_by = updated_by
+            prompt = await crud.fetch(session, Prompt, prompt_id)
+            crud.assign(prompt, **fields, updated_at=utcnow(), updated_by=updated_by)
             await _bump_agents_using(session, prompt_id)
         return prompt
 
     async def delete(self, prompt_id: str) -> None:
         async with self.db.session() as session:
-            prompt = await session.get(Prompt, prompt_id)
-            if prompt is None:
-                raise NotFound("prompts", prompt_id)
+            prompt = await crud.fetch(session, Prompt, prompt_id)
             await _bump_agents_using(session, prompt_id)
             await session.delete(prompt)
 
@@ -86,44 +68,38 @@ class Prompts:
         if owner_type not in owner_model:
             raise InvalidValue("attachments", "owner_type", owner_type, "agent or group")
         async with self.db.session() as session:
-            if await session.get(owner_model[owner_type], owner_id) is None:
-                raise NotFound(owner_model[owner_type].__tablename__, owner_id)
-            if await session.get(Prompt, prompt_id) is None:
-                raise NotFound("prompts", prompt_id)
-            attachment = Attachment(
-                owner_type=owner_type, owner_id=owner_id, prompt_id=prompt_id, created_by=created_by
+            await crud.fetch(session, owner_model[owner_type], owner_id)
+            await crud.fetch(session, Prompt, prompt_id)
+            attachment = crud.build(
+                Attachment,
+                owner_type=owner_type,
+                owner_id=owner_id,
+                prompt_id=prompt_id,
+                created_by=created_by,
             )
-            session.add(attachment)
+            await crud.add(session, attachment)
             if owner_type == AttachmentOwner.AGENT.value:
                 await _bump_agents(session, [owner_id])
-            await session.flush()
         return attachment
 
     async def get_attachment(self, attachment_id: str) -> Attachment:
-        async with self.db.session() as session:
-            attachment = await session.get(Attachment, attachment_id)
-        if attachment is None:
-            raise NotFound("attachments", attachment_id)
-        return attachment
+        return await crud.get(self.db, Attachment, attachment_id)
 
     async def detach(self, attachment_id: str) -> Attachment:
         async with self.db.session() as session:
-            attachment = await session.get(Attachment, attachment_id)
-            if attachment is None:
-                raise NotFound("attachments", attachment_id)
+            attachment = await crud.fetch(session, Attachment, attachment_id)
             if attachment.owner_type == AttachmentOwner.AGENT.value:
                 await _bump_agents(session, [attachment.owner_id])
             await session.delete(attachment)
         return attachment
 
     async def attachments(self, owner_type: str, owner_id: str) -> list[Attachment]:
-        async with self.db.session() as session:
-            rows = await session.scalars(
-                select(Attachment)
-                .where(Attachment.owner_type == owner_type, Attachment.owner_id == owner_id)
-                .order_by(Attachment.id)
-            )
-            return list(rows)
+        query = (
+            select(Attachment)
+            .where(Attachment.owner_type == owner_type, Attachment.owner_id == owner_id)
+            .order_by(Attachment.id)
+        )
+        return await crud.scalars(self.db, query)
 
 
 async def _bump_agents(session: AsyncSession, agent_ids: list[str]) -> None:

@@ -15,10 +15,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import crud
 from store.base import utcnow
 from store.db import Database
 from store.enums import ToolCallStatus
-from store.errors import Conflict, NotFound, integrity_conflict
+from store.errors import Conflict, NotFound
 from store.models import Agent, AgentTool, Tool, ToolCall
 
 DECIDED = (ToolCallStatus.APPROVED.value, ToolCallStatus.DENIED.value)
@@ -44,15 +45,13 @@ class Tools:
         self, name: str, *, description: str = "", parameters: dict[str, Any] | None = None
     ) -> Tool:
         """Create the tool named `name`, or refresh its description and schema."""
-        for attempt in range(2):
-            try:
-                async with self.db.session() as session:
-                    return await self._upsert(session, name, description, parameters or {})
-            except IntegrityError as exc:
-                # Two processes syncing at start-up: the loser updates the winner's row.
-                if attempt:
-                    raise integrity_conflict("tools", exc) from exc
-        raise AssertionError("unreachable")
+        try:
+            async with self.db.session() as session:
+                return await self._upsert(session, name, description, parameters or {})
+        except IntegrityError:
+            pass  # Two processes syncing at start-up: the loser updates the winner's row.
+        async with crud.writing(self.db, "tools") as session:
+            return await self._upsert(session, name, description, parameters or {})
 
     async def sync(self, specs: Iterable[Describable]) -> list[Tool]:
         """Upsert every registered tool by name (the server does this at start-up)."""
@@ -66,19 +65,13 @@ class Tools:
         return rows
 
     async def list(self) -> list[Tool]:
-        async with self.db.session() as session:
-            return list(await session.scalars(select(Tool).order_by(Tool.name)))
+        return await crud.scalars(self.db, select(Tool).order_by(Tool.name))
 
     async def get(self, tool_id: str) -> Tool:
-        async with self.db.session() as session:
-            row = await session.get(Tool, tool_id)
-        if row is None:
-            raise NotFound("tools", tool_id)
-        return row
+        return await crud.get(self.db, Tool, tool_id)
 
     async def get_by_name(self, name: str) -> Tool:
-        async with self.db.session() as session:
-            row = await session.scalar(select(Tool).where(Tool.name == name))
+        row = await crud.first(self.db, select(Tool).where(Tool.name == name))
         if row is None:
             raise NotFound("tools", name, "name")
         return row
@@ -96,8 +89,10 @@ class Tools:
         """Let the agent call the tool with `config`; Conflict if it is already granted."""
         try:
             async with self.db.session() as session:
-                await self._require(session, agent_id, tool_id)
-                row = AgentTool(
+                await crud.fetch(session, Agent, agent_id)
+                await crud.fetch(session, Tool, tool_id)
+                row = crud.build(
+                    AgentTool,
                     agent_id=agent_id,
                     tool_id=tool_id,
                     config=config or {},
@@ -105,8 +100,7 @@ class Tools:
                     updated_by=created_by,
                     updated_at=utcnow(),
                 )
-                session.add(row)
-                await session.flush()
+                await crud.add(session, row)
                 await self._bump(session, agent_id)
             return row
         except IntegrityError as exc:
@@ -125,9 +119,7 @@ class Tools:
         """Replace a grant's configuration."""
         async with self.db.session() as session:
             row = await self._grant_row(session, agent_id, tool_id)
-            row.config = config
-            row.updated_by = updated_by
-            row.updated_at = utcnow()
+            crud.assign(row, config=config, updated_by=updated_by, updated_at=utcnow())
             await self._bump(session, agent_id)
         return row
 
@@ -166,22 +158,17 @@ class Tools:
         agent_id: str | None = None,
     ) -> ToolCall:
         """Record a call as it starts: `approved` (cleared to run) or `pending_approval`."""
-        try:
-            async with self.db.session() as session:
-                row = ToolCall(
-                    tool_name=tool_name,
-                    status=status,
-                    arguments=arguments,
-                    call_id=call_id,
-                    turn_id=turn_id,
-                    conversation_id=conversation_id,
-                    agent_id=agent_id,
-                )
-                session.add(row)
-                await session.flush()
-            return row
-        except IntegrityError as exc:
-            raise integrity_conflict("tool_calls", exc) from exc
+        row = crud.build(
+            ToolCall,
+            tool_name=tool_name,
+            status=status,
+            arguments=arguments,
+            call_id=call_id,
+            turn_id=turn_id,
+            conversation_id=conversation_id,
+            agent_id=agent_id,
+        )
+        return await crud.insert(self.db, row, name_reference=False)
 
     async def finish_call(
         self,
@@ -194,11 +181,8 @@ class Tools:
     ) -> ToolCall:
         """Record how a call ended."""
         async with self.db.session() as session:
-            row = await self._call_row(session, tool_call_id)
-            row.status = status
-            row.result = result
-            row.error = error
-            row.duration_ms = duration_ms
+            row = await crud.fetch(session, ToolCall, tool_call_id)
+            crud.assign(row, status=status, result=result, error=error, duration_ms=duration_ms)
         return row
 
     async def record_call(self, tool_name: str, *, status: str, **fields: Any) -> ToolCall:
@@ -206,9 +190,9 @@ class Tools:
         keys = ("result", "error", "duration_ms")
         ended = {k: fields.pop(k) for k in keys if k in fields}
         async with self.db.session() as session:
-            row = ToolCall(tool_name=tool_name, status=status, **fields, **ended)
-            session.add(row)
-        return row
+            return await crud.add(
+                session, ToolCall(tool_name=tool_name, status=status, **fields, **ended)
+            )
 
     async def set_decision(
         self, tool_call_id: str, approved: bool, user_id: str | None
@@ -224,7 +208,7 @@ class Tools:
                 )
                 .values(status=status.value, decided_by=user_id, decided_at=utcnow())
             )
-            row = await self._call_row(session, tool_call_id)
+            row = await crud.fetch(session, ToolCall, tool_call_id)
             if changed.rowcount == 0:  # type: ignore[attr-defined]
                 raise Conflict(
                     "tool_calls",
@@ -247,25 +231,20 @@ class Tools:
         return bool(changed.rowcount)  # type: ignore[attr-defined]
 
     async def get_call(self, tool_call_id: str) -> ToolCall:
-        async with self.db.session() as session:
-            return await self._call_row(session, tool_call_id)
+        return await crud.get(self.db, ToolCall, tool_call_id)
 
     async def call_status(self, tool_call_id: str) -> str:
         """Just the status: what an approval waiter polls."""
-        async with self.db.session() as session:
-            status = await session.scalar(
-                select(ToolCall.status).where(ToolCall.id == tool_call_id)
-            )
+        status = await crud.first(
+            self.db, select(ToolCall.status).where(ToolCall.id == tool_call_id)
+        )
         if status is None:
             raise NotFound("tool_calls", tool_call_id)
         return status
 
     async def calls_for_turn(self, turn_id: str) -> list[ToolCall]:
-        async with self.db.session() as session:
-            rows = await session.scalars(
-                select(ToolCall).where(ToolCall.turn_id == turn_id).order_by(ToolCall.id)
-            )
-            return list(rows)
+        query = select(ToolCall).where(ToolCall.turn_id == turn_id).order_by(ToolCall.id)
+        return await crud.scalars(self.db, query)
 
     async def calls_for_conversation(
         self, conversation_id: str, *, status: str | None = None
@@ -274,8 +253,7 @@ class Tools:
         query = select(ToolCall).where(ToolCall.conversation_id == conversation_id)
         if status is not None:
             query = query.where(ToolCall.status == status)
-        async with self.db.session() as session:
-            return list(await session.scalars(query.order_by(ToolCall.id)))
+        return await crud.scalars(self.db, query.order_by(ToolCall.id))
 
     # Helpers ---------------------------------------------------------------------------
 
@@ -284,19 +262,11 @@ class Tools:
     ) -> Tool:
         row = await session.scalar(select(Tool).where(Tool.name == name))
         if row is None:
-            row = Tool(name=name, description=description, parameters=parameters)
-            session.add(row)
-            await session.flush()
-            return row
+            new = crud.build(Tool, name=name, description=description, parameters=parameters)
+            return await crud.add(session, new)
         if row.description != description or row.parameters != parameters:
-            row.description, row.parameters, row.updated_at = description, parameters, utcnow()
+            crud.assign(row, description=description, parameters=parameters, updated_at=utcnow())
         return row
-
-    async def _require(self, session: AsyncSession, agent_id: str, tool_id: str) -> None:
-        if await session.get(Agent, agent_id) is None:
-            raise NotFound("agents", agent_id)
-        if await session.get(Tool, tool_id) is None:
-            raise NotFound("tools", tool_id)
 
     async def _grant_row(self, session: AsyncSession, agent_id: str, tool_id: str) -> AgentTool:
         row = await session.scalar(
@@ -312,9 +282,3 @@ class Tools:
             .where(Agent.id == agent_id)
             .values(version=Agent.version + 1, updated_at=utcnow())
         )
-
-    async def _call_row(self, session: AsyncSession, tool_call_id: str) -> ToolCall:
-        row = await session.get(ToolCall, tool_call_id)
-        if row is None:
-            raise NotFound("tool_calls", tool_call_id)
-        return row

@@ -15,11 +15,11 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 
+from store import crud
 from store.base import utcnow
 from store.db import Database
-from store.errors import Conflict, InvalidValue, NotFound, integrity_conflict
+from store.errors import Conflict, InvalidValue
 from store.models import AuthSession, User
 
 _hasher = PasswordHasher()
@@ -58,35 +58,25 @@ class Users:
         if not name.strip():
             raise InvalidValue("users", "name", name, "a non-empty name")
         password_hash = await asyncio.to_thread(_hasher.hash, password)
-        try:
-            async with self.db.session() as session:
-                if await session.scalar(select(User.id).where(User.email == email)):
-                    raise Conflict("users", f"email {email!r} is already registered")
-                user = User(
-                    email=email, name=name.strip(), password_hash=password_hash, is_staff=is_staff
-                )
-                session.add(user)
-                await session.flush()
-            return user
-        except IntegrityError as exc:
-            raise integrity_conflict("users", exc) from exc
-
-    async def get(self, user_id: str) -> User:
-        async with self.db.session() as session:
-            user = await session.get(User, user_id)
-        if user is None:
-            raise NotFound("users", user_id)
+        user = crud.build(
+            User, email=email, name=name.strip(), password_hash=password_hash, is_staff=is_staff
+        )
+        async with crud.writing(self.db, "users") as session:
+            if await session.scalar(select(User.id).where(User.email == email)):
+                raise Conflict("users", f"email {email!r} is already registered")
+            await crud.add(session, user)
         return user
 
+    async def get(self, user_id: str) -> User:
+        return await crud.get(self.db, User, user_id)
+
     async def get_by_email(self, email: str) -> User | None:
-        async with self.db.session() as session:
-            return await session.scalar(select(User).where(User.email == email.strip().lower()))
+        return await crud.first(self.db, select(User).where(User.email == email.strip().lower()))
 
     async def many(self, user_ids: list[str]) -> list[User]:
         if not user_ids:
             return []
-        async with self.db.session() as session:
-            return list(await session.scalars(select(User).where(User.id.in_(user_ids))))
+        return await crud.scalars(self.db, select(User).where(User.id.in_(user_ids)))
 
     async def search(self, query: str, limit: int = 20) -> list[User]:
         """Users whose name contains `query`, or whose email is exactly `query`, by name.
@@ -98,14 +88,13 @@ class Users:
         if len(needle) < 2:
             return []
         pattern = f"%{needle}%"
-        async with self.db.session() as session:
-            rows = await session.scalars(
-                select(User)
-                .where(or_(func.lower(User.name).like(pattern), func.lower(User.email) == needle))
-                .order_by(User.name)
-                .limit(max(1, min(limit, 100)))
-            )
-            return list(rows)
+        query = (
+            select(User)
+            .where(or_(func.lower(User.name).like(pattern), func.lower(User.email) == needle))
+            .order_by(User.name)
+            .limit(max(1, min(limit, 100)))
+        )
+        return await crud.scalars(self.db, query)
 
     async def authenticate(self, email: str, password: str) -> User | None:
         """The user if the password matches, else None (same cost either way)."""
@@ -125,15 +114,15 @@ class Users:
     ) -> Issued:
         """A new random bearer token for the user, valid for `ttl_seconds` unless revoked."""
         token = secrets.token_urlsafe(32)
+        row = crud.build(
+            AuthSession,
+            user_id=user_id,
+            token_hash=hash_token(token),
+            expires_at=utcnow() + timedelta(seconds=ttl_seconds),
+            user_agent=(user_agent or "")[:400] or None,
+        )
         async with self.db.session() as session:
-            row = AuthSession(
-                user_id=user_id,
-                token_hash=hash_token(token),
-                expires_at=utcnow() + timedelta(seconds=ttl_seconds),
-                user_agent=(user_agent or "")[:400] or None,
-            )
-            session.add(row)
-            await session.flush()
+            await crud.add(session, row)
         return Issued(token, row)
 
     async def user_for_token(self, token: str) -> User | None:
