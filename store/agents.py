@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import crud
 from store.base import utcnow
 from store.db import Database
 from store.enums import AttachmentOwner
-from store.errors import Conflict, InvalidValue, NotFound, integrity_conflict
+from store.errors import Conflict, InvalidValue, NotFound
 from store.models import Agent, Attachment, Prompt, Tool
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -68,27 +68,19 @@ class Agents:
             raise InvalidValue("agents", "name", fields.get("name"), "a non-empty name")
         fields["name"] = name
         explicit = fields.get("handle")
-        try:
-            async with self.db.session() as session:
-                await _check_references(session, fields)
-                if explicit:
-                    fields["handle"] = check_handle(explicit)
-                    await _ensure_free(session, fields["handle"])
-                else:
-                    fields["handle"] = await _free_handle(session, handle_from_name(name))
-                agent = Agent(**fields, version=1)
-                session.add(agent)
-                await session.flush()
-            return agent
-        except IntegrityError as exc:
-            raise integrity_conflict("agents", exc) from exc
+        async with crud.writing(self.db, "agents") as session:
+            await _check_references(session, fields)
+            if explicit:
+                fields["handle"] = check_handle(explicit)
+                await _ensure_free(session, fields["handle"])
+            else:
+                fields["handle"] = await _free_handle(session, handle_from_name(name))
+            agent = await crud.add(session, crud.build(Agent, **fields, version=1))
+        return agent
 
     async def get(self, agent_id: str) -> Agent:
         async with self.db.read() as session:
-            agent = await session.get(Agent, agent_id)
-        if agent is None:
-            raise NotFound("agents", agent_id)
-        return agent
+            return await crud.fetch(session, Agent, agent_id)
 
     async def get_many(self, agent_ids: Iterable[str]) -> dict[str, Agent]:
         """The agents that exist among `agent_ids`, by id."""
@@ -120,41 +112,37 @@ class Agents:
         """Edit fields and bump `version`; references (`delegates_to`, `tools`,
         `attached_prompts`) must name existing rows."""
         _check_fields(fields)
-        try:
-            async with self.db.session() as session:
-                agent = await _get(session, agent_id)
-                await _check_references(session, fields, agent_id=agent_id)
-                if "handle" in fields:
-                    fields["handle"] = check_handle(fields["handle"])
-                    if fields["handle"] != agent.handle:
-                        await _ensure_free(session, fields["handle"])
-                if "name" in fields and not str(fields["name"] or "").strip():
-                    raise InvalidValue("agents", "name", fields["name"], "a non-empty name")
-                for name, value in fields.items():
-                    setattr(agent, name, value)
-                _bump(agent, updated_by)
-                await session.flush()
-            return agent
-        except IntegrityError as exc:
-            raise integrity_conflict("agents", exc) from exc
+        async with crud.writing(self.db, "agents") as session:
+            agent = await crud.fetch(session, Agent, agent_id)
+            await _check_references(session, fields, agent_id=agent_id)
+            if "handle" in fields:
+                fields["handle"] = check_handle(fields["handle"])
+                if fields["handle"] != agent.handle:
+                    await _ensure_free(session, fields["handle"])
+            if "name" in fields and not str(fields["name"] or "").strip():
+                raise InvalidValue("agents", "name", fields["name"], "a non-empty name")
+            crud.assign(agent, **fields)
+            _bump(agent, updated_by)
+            await session.flush()
+        return agent
 
     async def bump_version(self, agent_id: str, updated_by: str | None = None) -> int:
         """Mark the agent changed (e.g. a grant or an attached prompt changed); the new version."""
         async with self.db.session() as session:
-            agent = await _get(session, agent_id)
+            agent = await crud.fetch(session, Agent, agent_id)
             _bump(agent, updated_by)
             return agent.version
 
     async def touch_active(self, agent_id: str) -> None:
         """Record that the agent just spoke (not an edit: the version stays)."""
         async with self.db.session() as session:
-            agent = await _get(session, agent_id)
+            agent = await crud.fetch(session, Agent, agent_id)
             agent.last_active_time = utcnow()
 
     async def delete(self, agent_id: str) -> None:
         """Delete the agent; agents that could delegate to it lose it from `delegates_to`."""
         async with self.db.session() as session:
-            agent = await _get(session, agent_id)
+            agent = await crud.fetch(session, Agent, agent_id)
             for other in await session.scalars(select(Agent).where(Agent.id != agent_id)):
                 if agent_id in (other.delegates_to or []):
                     other.delegates_to = [d for d in other.delegates_to if d != agent_id]
@@ -167,7 +155,7 @@ class Agents:
         """Prompts shaping the agent: those listed in `attached_prompts` (in order), those
         attached to the agent, then those attached to the group; each once."""
         async with self.db.read() as session:
-            agent = await _get(session, agent_id)
+            agent = await crud.fetch(session, Agent, agent_id)
             return await attached_prompts_in(session, agent, group_id)
 
 
@@ -240,13 +228,6 @@ async def _check_references(
                 raise InvalidValue(
                     "agents", key, item, f"the id of an existing {model.__tablename__[:-1]}"
                 )
-
-
-async def _get(session: AsyncSession, agent_id: str) -> Agent:
-    agent = await session.get(Agent, agent_id)
-    if agent is None:
-        raise NotFound("agents", agent_id)
-    return agent
 
 
 def _bump(agent: Agent, updated_by: str | None) -> None:

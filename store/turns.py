@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import crud
 from store.base import utcnow
 from store.db import Database
 from store.enums import TurnStatus
@@ -43,18 +44,18 @@ class Turns:
         model: str | None = None,
     ) -> AgentTurn:
         """A new turn in status `running`."""
+        turn = crud.build(
+            AgentTurn,
+            conversation_id=conversation_id,
+            agent_id=agent_id,
+            trigger_seq=trigger_seq,
+            parent_turn_id=parent_turn_id,
+            fencing_token=fencing_token,
+            model=model,
+            status=TurnStatus.RUNNING,
+        )
         async with self.db.session() as session:
-            turn = AgentTurn(
-                conversation_id=conversation_id,
-                agent_id=agent_id,
-                trigger_seq=trigger_seq,
-                parent_turn_id=parent_turn_id,
-                fencing_token=fencing_token,
-                model=model,
-                status=TurnStatus.RUNNING,
-            )
-            session.add(turn)
-            await session.flush()
+            await crud.add(session, turn)
         return turn
 
     async def finish(
@@ -71,25 +72,23 @@ class Turns:
         _check_final(status)
         usage = usage or {}
         async with self.db.session() as session:
-            turn = await session.get(AgentTurn, turn_id)
-            if turn is None:
-                raise NotFound("agent_turns", turn_id)
-            turn.status = status
-            turn.message_seq = message_seq
-            turn.input_tokens = int(usage.get("input_tokens", 0) or 0)
-            turn.output_tokens = int(usage.get("output_tokens", 0) or 0)
-            turn.error = error
-            turn.ended_at = utcnow()
+            turn = await crud.fetch(session, AgentTurn, turn_id)
+            crud.assign(
+                turn,
+                status=status,
+                message_seq=message_seq,
+                input_tokens=int(usage.get("input_tokens", 0) or 0),
+                output_tokens=int(usage.get("output_tokens", 0) or 0),
+                error=error,
+                ended_at=utcnow(),
+            )
             if model:
                 turn.model = model
         return turn
 
     async def get(self, turn_id: str) -> AgentTurn:
         async with self.db.read() as session:
-            turn = await session.get(AgentTurn, turn_id)
-        if turn is None:
-            raise NotFound("agent_turns", turn_id)
-        return turn
+            return await crud.fetch(session, AgentTurn, turn_id)
 
     async def running(self, conversation_id: str) -> list[AgentTurn]:
         """Turns of the conversation that have not ended, oldest first."""
