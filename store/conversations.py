@@ -69,7 +69,8 @@ class Conversations:
         return conversation
 
     async def get(self, conversation_id: str) -> Conversation:
-        return await crud.get(self.db, Conversation, conversation_id)
+        async with self.db.read() as session:
+            return await crud.fetch(session, Conversation, conversation_id)
 
     async def update(self, conversation_id: str, **fields: Any) -> Conversation:
         return await crud.update(
@@ -96,7 +97,8 @@ class Conversations:
             .order_by(Conversation.last_message_time.desc())
             .limit(limit)
         )
-        return await crud.scalars(self.db, query)
+        async with self.db.read() as session:
+            return list(await session.scalars(query))
 
     async def participants(
         self, conversation_id: str, *, include_removed: bool = False
@@ -106,7 +108,8 @@ class Conversations:
         )
         if not include_removed:
             query = query.where(ConversationParticipant.is_removed.is_(False))
-        return await crud.scalars(self.db, query.order_by(ConversationParticipant.added_at))
+        async with self.db.read() as session:
+            return list(await session.scalars(query.order_by(ConversationParticipant.added_at)))
 
     async def add_participant(
         self, conversation_id: str, new: NewParticipant
@@ -167,7 +170,7 @@ class Conversations:
         A participant's own row decides (a removed participant has no access even if they are
         in the group); otherwise membership of the conversation's group gives its role.
         """
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             conversation = await session.get(Conversation, conversation_id)
             if conversation is None:
                 return None
@@ -200,4 +203,5 @@ class Conversations:
             column == value,
             ConversationParticipant.is_removed.is_(False),
         )
-        return await crud.first(self.db, query)
+        async with self.db.read() as session:
+            return await session.scalar(query)

@@ -143,10 +143,12 @@ class Memories:
         query = query.order_by(Memory.created_at.desc(), Memory.id.desc()).limit(
             max(1, min(limit, 1000))
         )
-        return await crud.scalars(self.db, query)
+        async with self.db.read() as session:
+            return list(await session.scalars(query))
 
     async def get(self, memory_id: str) -> Memory:
-        return await crud.get(self.db, Memory, memory_id)
+        async with self.db.read() as session:
+            return await crud.fetch(session, Memory, memory_id)
 
     async def delete(self, memory_id: str, *, agent_id: str | None = None) -> None:
         """Forget a memory; with `agent_id`, only if it is that agent's."""
@@ -170,7 +172,8 @@ class Memories:
             .order_by(Memory.created_at.desc(), Memory.id.desc())
             .limit(MAX_CANDIDATES)
         )
-        return await crud.scalars(self.db, query)
+        async with self.db.read() as session:
+            return list(await session.scalars(query))
 
     async def _touch(self, ids: list[str]) -> None:
         async with self.db.session() as session:

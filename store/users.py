@@ -68,7 +68,8 @@ class Users:
         return user
 
     async def get(self, user_id: str) -> User:
-        return await crud.get(self.db, User, user_id)
+        async with self.db.read() as session:
+            return await crud.fetch(session, User, user_id)
 
     async def get_by_email(self, email: str) -> User | None:
         return await crud.first(self.db, select(User).where(User.email == email.strip().lower()))
@@ -130,7 +131,7 @@ class Users:
         if not token:
             return None
         now = utcnow()
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             row = await session.scalar(
                 select(AuthSession).where(AuthSession.token_hash == hash_token(token))
             )
