@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from store.base import UTCDateTime, utcnow
@@ -88,6 +89,30 @@ def _insert(connection: Connection, values: dict[str, Any], system_resend: bool)
             raise _AlreadySent
     connection.execute(_INSERT, {**values, "seq": seq})
     return seq
+
+
+async def append_in(
+    session: AsyncSession,
+    conversation_id: str,
+    content: str,
+    *,
+    author_participant_id: str | None,
+    **fields: Any,
+) -> ConversationMessage:
+    """Append inside a caller's transaction, with the same counter and statements as
+    `Messages.append`: for a write that must commit with the message (a turn's reply and the
+    turn's end). No `client_msg_id` here: such writes are not resends."""
+    message = ConversationMessage(
+        conversation_id=conversation_id,
+        content=content,
+        author_participant_id=author_participant_id,
+        **fields,
+    )
+    values = _column_values(message)
+    connection = await session.connection()
+    message.seq = await connection.run_sync(_insert, values, False)
+    make_transient_to_detached(message)
+    return message
 
 
 class Messages:

@@ -21,7 +21,8 @@ from store.base import utcnow
 from store.db import Database
 from store.enums import TurnStatus
 from store.errors import InvalidValue, NotFound, integrity_conflict
-from store.models import AgentTurn, Conversation, ConversationMessage
+from store.messages import append_in
+from store.models import AgentTurn, ConversationMessage
 
 FINAL_STATUSES = (TurnStatus.COMPLETED, TurnStatus.CANCELLED, TurnStatus.FAILED)
 STALE_ERROR = "the process running this turn stopped before it ended"
@@ -138,36 +139,24 @@ class Turns:
         """Store the turn's reply with the conversation's next `seq` and end the turn, in one
         transaction: the reply and the turn row commit together or not at all.
 
-        The seq comes from the same counter, taken the same way, as `Messages.append` (an
-        `UPDATE ... RETURNING` on the conversation row, which serialises appenders), so the
-        conversation's seq stays gap-free. `reply_fields` are more message columns (`status`,
-        `meta`...). `also(session)` runs last in the same transaction,
-        for a caller's write that belongs with the reply (e.g. the running summary).
+        The seq comes from `store.messages.append_in`, the same counter and statements as
+        `Messages.append`, so the conversation's seq stays gap-free. `reply_fields` are more
+        message columns (`status`, `meta`...). `also(session)` runs last in the same
+        transaction, for a caller's write that belongs with the reply (the running summary).
         """
         _check_final(status)
         usage = usage or {}
         try:
             async with self.db.session() as session:
-                seq = (
-                    await session.execute(
-                        update(Conversation)
-                        .where(Conversation.id == conversation_id)
-                        .values(last_seq=Conversation.last_seq + 1, last_message_time=utcnow())
-                        .returning(Conversation.last_seq)
-                    )
-                ).scalar_one_or_none()
-                if seq is None:
-                    raise NotFound("conversations", conversation_id)
-                message = ConversationMessage(
-                    conversation_id=conversation_id,
-                    seq=seq,
-                    content=content,
+                message = await append_in(
+                    session,
+                    conversation_id,
+                    content,
                     author_participant_id=author_participant_id,
                     turn_id=turn_id,
                     **(reply_fields or {}),
                 )
-                session.add(message)
-                await session.flush()
+                seq = message.seq
                 values: dict[str, Any] = {
                     "status": status,
                     "message_seq": seq,
