@@ -93,20 +93,20 @@ async def fetch(session: AsyncSession, model: type[M], row_id: str, /, **match: 
 
 
 async def get(db: Database, model: type[M], row_id: str, /, **match: Any) -> M:
-    """`fetch` in a transaction of its own."""
-    async with db.session() as session:
+    """`fetch` in a read transaction of its own (no write lock on SQLite)."""
+    async with db.read() as session:
         return await fetch(session, model, row_id, **match)
 
 
 async def first(db: Database, query: Select[tuple[T]]) -> T | None:
-    """The first result of `query`, or None."""
-    async with db.session() as session:
+    """The first result of `query`, or None (a read transaction)."""
+    async with db.read() as session:
         return await session.scalar(query)
 
 
 async def scalars(db: Database, query: Select[tuple[T]]) -> list[T]:
-    """Every result of `query`, in its order."""
-    async with db.session() as session:
+    """Every result of `query`, in its order (a read transaction)."""
+    async with db.read() as session:
         return list(await session.scalars(query))
 
 
