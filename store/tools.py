@@ -189,10 +189,8 @@ class Tools:
         """Record a call that never ran (refused, invalid) in one write."""
         keys = ("result", "error", "duration_ms")
         ended = {k: fields.pop(k) for k in keys if k in fields}
-        async with self.db.session() as session:
-            return await crud.add(
-                session, ToolCall(tool_name=tool_name, status=status, **fields, **ended)
-            )
+        row = ToolCall(tool_name=tool_name, status=status, **fields, **ended)
+        return await crud.insert(self.db, row, name_reference=False)
 
     async def set_decision(
         self, tool_call_id: str, approved: bool, user_id: str | None

@@ -55,9 +55,7 @@ class Turns:
             model=model,
             status=TurnStatus.RUNNING,
         )
-        async with self.db.session() as session:
-            await crud.add(session, turn)
-        return turn
+        return await crud.insert(self.db, turn, name_reference=False)
 
     async def finish(
         self,

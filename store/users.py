@@ -122,9 +122,7 @@ class Users:
             expires_at=utcnow() + timedelta(seconds=ttl_seconds),
             user_agent=(user_agent or "")[:400] or None,
         )
-        async with self.db.session() as session:
-            await crud.add(session, row)
-        return Issued(token, row)
+        return Issued(token, await crud.insert(self.db, row, name_reference=False))
 
     async def user_for_token(self, token: str) -> User | None:
         """The user a live (unexpired, unrevoked) token belongs to, or None."""

@@ -9,6 +9,9 @@ from store import crud
 from store.db import Database
 from store.errors import Conflict, InvalidValue, NotFound, StoreError, integrity_conflict
 from store.models import Agent, Group, Tool, User
+from store.tools import Tools
+from store.turns import Turns
+from store.users import Users
 from tests.store import factories
 
 
@@ -84,3 +87,15 @@ def test_integrity_conflict_reads_both_drivers(
     assert error.table == "agents"  # type: ignore[attr-defined]
     if field is not None:
         assert error.field == field  # type: ignore[attr-defined]
+
+
+async def test_rows_naming_a_missing_parent_fail_with_domain_errors(db) -> None:
+    """Turns, tool-call records and tokens for rows that do not exist: no driver exception."""
+    with pytest.raises(InvalidValue):
+        await Turns(db).start("01NOSUCHCONVERSATION000000", "01NOSUCHAGENT0000000000000")
+    with pytest.raises(InvalidValue):
+        await Tools(db).record_call(
+            "remember", status="refused", turn_id="01NOSUCHTURN00000000000000"
+        )
+    with pytest.raises(InvalidValue):
+        await Users(db).issue_token("01NOSUCHUSER00000000000000", 60)
