@@ -44,14 +44,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write results")
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL"),
-        help="PostgreSQL for the PostgreSQL cases (default: $BENCH_DATABASE_URL or "
-        "$DATABASE_URL); its public schema is dropped and recreated",
+        # Never DATABASE_URL: the bench wipes this database, and that one holds real data.
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="PostgreSQL for the PostgreSQL cases (default: $BENCH_DATABASE_URL); its public "
+        "schema is dropped and recreated",
     )
     parser.add_argument(
         "--redis-url",
-        default=os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL"),
-        help="Redis for scenario 7 (default: $BENCH_REDIS_URL or $REDIS_URL)",
+        default=os.environ.get("BENCH_REDIS_URL"),
+        help="Redis for scenario 7 (default: $BENCH_REDIS_URL)",
     )
     parser.add_argument(
         "--profile",
