@@ -5,7 +5,8 @@ row lock (PostgreSQL) or the write lock (SQLite) for the rest of the transaction
 appenders are serialised there, and a rolled-back append gives its number back: no gaps.
 
 An append is the hottest write there is, so it is two Core statements in one transaction (no
-ORM unit of work); the returned message is the ORM object built from the values it stored.
+ORM unit of work); on PostgreSQL the same two statements go straight to asyncpg
+(store/messages_pg.py). The returned message is the ORM object built from the values it stored.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from store import messages_pg
 from store.base import UTCDateTime, utcnow
 from store.db import Database
 from store.errors import NotFound, integrity_conflict
@@ -70,7 +72,9 @@ def _column_values(message: ConversationMessage) -> dict[str, Any]:
         if value is None and column.default is not None:
             default = column.default
             value = default.arg(None) if default.is_callable else default.arg
-        setattr(message, column.key, value)
+        # Each set is an instrumented event: skip the ones the constructor already made.
+        if column.key not in message.__dict__ or value is not message.__dict__[column.key]:
+            setattr(message, column.key, value)
         if value is not None:
             values[column.key] = value
     return values
@@ -149,11 +153,17 @@ class Messages:
         system_resend = client_msg_id is not None and author_participant_id is None
         key = (conversation_id, author_participant_id, client_msg_id)
         try:
-            async with self.db.engine.begin() as connection:
-                message.seq = await connection.run_sync(_insert, values, system_resend)
+            if self.db.dialect == "postgresql":
+                seq = await messages_pg.append(self.db, values, system_resend)
+                if seq is None:
+                    raise _AlreadySent
+                message.seq = seq
+            else:
+                async with self.db.engine.begin() as connection:
+                    message.seq = await connection.run_sync(_insert, values, system_resend)
         except _AlreadySent:
             return await self._existing(*key)
-        except IntegrityError as exc:
+        except (IntegrityError, *messages_pg.INTEGRITY_ERRORS) as exc:
             if client_msg_id is not None:
                 existing = await self._by_client_msg_id(*key)
                 if existing is not None:

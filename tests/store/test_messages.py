@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select, text
 
 from store.conversations import Conversations, NewParticipant
 from store.db import Database
 from store.errors import InvalidValue, NotFound
 from store.messages import Appended, Messages
-from store.models import Conversation, ConversationParticipant
+from store.models import Conversation, ConversationMessage, ConversationParticipant
 from tests.store import factories
 
 WRITERS = 50
@@ -136,3 +138,121 @@ async def test_reading_pages_and_windows(db: Database) -> None:
         await messages.get(conversation.id, 99)
     with pytest.raises(NotFound):
         await messages.last_seq("nope")
+
+
+async def test_json_and_timestamps_read_back_as_stored(db: Database) -> None:
+    conversation, author = await room(db)
+    edited = datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=timezone(timedelta(hours=2)))
+    meta = {"nested": {"list": [1, 2.5, None, True], "text": 'é ✓ "quoted"'}, "empty": {}}
+    sent = await Messages(db).append(
+        conversation.id,
+        "with extras",
+        author_participant_id=author.id,
+        tags=["a", "b"],
+        attachments=[{"name": "x.png", "size": 3}],
+        meta=meta,
+        updated_at=edited,
+    )
+    stored = await Messages(db).get(conversation.id, sent.message.seq)
+    for message in (sent.message, stored):
+        assert message.tags == ["a", "b"]
+        assert message.attachments == [{"name": "x.png", "size": 3}]
+        assert message.meta == meta
+        assert message.updated_at == edited
+        assert message.created_at.tzinfo is not None
+    assert stored.updated_at.utcoffset() == timedelta(0)
+    assert stored.created_at == sent.message.created_at
+    # Every column of the returned message is what a read returns.
+    assert sent.message.to_dict() | {"updated_at": stored.updated_at} == stored.to_dict()
+
+
+async def test_json_left_out_is_sql_null_not_json_null(db: Database) -> None:
+    conversation, author = await room(db)
+    sent = await Messages(db).append(conversation.id, "plain", author_participant_id=author.id)
+    assert (sent.message.tags, sent.message.meta, sent.message.updated_at) == (None, None, None)
+    async with db.read() as session:
+        nulls = await session.scalar(
+            select(text("count(*)"))
+            .select_from(ConversationMessage)
+            .where(
+                ConversationMessage.id == sent.message.id,
+                text("tags IS NULL AND attachments IS NULL AND meta IS NULL"),
+            )
+        )
+    assert nulls == 1
+
+
+async def test_system_message_resend_returns_the_original(db: Database) -> None:
+    conversation, _ = await room(db)
+    messages = Messages(db)
+    results = await asyncio.gather(
+        *(
+            messages.append(
+                conversation.id,
+                "joined",
+                author_participant_id=None,
+                kind="system",
+                client_msg_id="sys-1",
+            )
+            for _ in range(5)
+        )
+    )
+    assert sum(r.created for r in results) == 1
+    assert {r.message.seq for r in results} == {1}
+    assert await messages.last_seq(conversation.id) == 1
+
+
+async def test_check_and_not_null_violations_are_invalid_values(db: Database) -> None:
+    conversation, _ = await room(db)
+    messages = Messages(db)
+    with pytest.raises(InvalidValue) as caught:
+        # A participant message needs an author (CHECK author_required).
+        await messages.append(conversation.id, "who?", author_participant_id=None)
+    assert caught.value.table == "conversation_messages"
+    assert "author_required" in caught.value.field
+    with pytest.raises(InvalidValue) as caught:
+        await messages.append(conversation.id, None, author_participant_id=None, kind="system")
+    assert caught.value.field == "content"
+    # Both gave their seq back, and the connections went back to the pool clean.
+    assert await messages.last_seq(conversation.id) == 0
+    nxt = await messages.append(conversation.id, "ok", author_participant_id=None, kind="system")
+    assert nxt.message.seq == 1
+    if not db.is_sqlite:
+        assert db.engine.pool.checkedout() == 0
+
+
+@pytest.mark.postgres
+async def test_an_append_cancelled_while_waiting_leaves_no_open_transaction(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("needs DATABASE_URL on PostgreSQL: a row lock another session holds")
+    conversation, author = await room(db)
+    messages = Messages(db)
+    async with db.session() as holder:
+        await holder.execute(
+            select(Conversation.id).where(Conversation.id == conversation.id).with_for_update()
+        )
+        waiting = asyncio.create_task(
+            messages.append(conversation.id, "never", author_participant_id=author.id)
+        )
+        await _until_an_append_waits_for_a_lock(db)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    assert db.engine.pool.checkedout() == 0
+    nxt = await messages.append(conversation.id, "next", author_participant_id=author.id)
+    assert nxt.message.seq == 1
+
+
+async def _until_an_append_waits_for_a_lock(db: Database) -> None:
+    # A new transaction per look: PostgreSQL keeps one pg_stat_activity snapshot per transaction.
+    for _ in range(1000):
+        async with db.read() as probe:
+            if await probe.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ):
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the append never waited for the row lock")
