@@ -20,10 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from store import messages_pg
 from store.base import UTCDateTime, utcnow
 from store.db import Database
-from store.errors import NotFound, integrity_conflict
+from store.errors import InvalidValue, NotFound, integrity_conflict
 from store.models import Conversation, ConversationMessage
 
 MAX_PAGE = 500
@@ -119,6 +118,27 @@ async def append_in(
     return message
 
 
+async def _postgres_append(db: Database, values: dict[str, Any], system_resend: bool) -> int | None:
+    # Imported here: asyncpg comes with the `postgres` extra, not with every install.
+    from store import messages_pg
+
+    return await messages_pg.append(db, values, system_resend)
+
+
+def _driver_error_kind(db: Database, exc: Exception) -> str | None:
+    """ "integrity" for a broken key or constraint, "data" for another error the database
+    raised about the values, None for anything else (which is not ours to translate)."""
+    if isinstance(exc, IntegrityError):
+        return "integrity"
+    if db.dialect != "postgresql":
+        return None
+    from store import messages_pg
+
+    if isinstance(exc, messages_pg.INTEGRITY_ERRORS):
+        return "integrity"
+    return "data" if isinstance(exc, messages_pg.DATA_ERRORS) else None
+
+
 class Messages:
     """Repository of `conversation_messages`."""
 
@@ -154,7 +174,7 @@ class Messages:
         key = (conversation_id, author_participant_id, client_msg_id)
         try:
             if self.db.dialect == "postgresql":
-                seq = await messages_pg.append(self.db, values, system_resend)
+                seq = await _postgres_append(self.db, values, system_resend)
                 if seq is None:
                     raise _AlreadySent
                 message.seq = seq
@@ -163,12 +183,19 @@ class Messages:
                     message.seq = await connection.run_sync(_insert, values, system_resend)
         except _AlreadySent:
             return await self._existing(*key)
-        except (IntegrityError, *messages_pg.INTEGRITY_ERRORS) as exc:
-            if client_msg_id is not None:
+        except Exception as exc:
+            kind = _driver_error_kind(self.db, exc)
+            if kind is None:
+                raise
+            if kind == "integrity" and client_msg_id is not None:
                 existing = await self._by_client_msg_id(*key)
                 if existing is not None:
                     return Appended(existing, created=False)
-            raise integrity_conflict("conversation_messages", exc) from exc
+            if kind == "integrity":
+                raise integrity_conflict("conversation_messages", exc) from exc
+            raise InvalidValue(
+                "conversation_messages", "row", None, f"values the columns accept ({exc})"
+            ) from exc
         make_transient_to_detached(message)
         return Appended(message, created=True)
 

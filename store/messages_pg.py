@@ -30,6 +30,9 @@ INTEGRITY_ERRORS = (
     asyncpg.NotNullViolationError,
 )
 
+# Errors about the values themselves (a string too long for its column, a bad number).
+DATA_ERRORS = (asyncpg.DataError,)
+
 _COLUMNS = [column.name for column in ConversationMessage.__table__.columns]
 _SEQ = _COLUMNS.index("seq")
 

@@ -117,6 +117,26 @@ async def test_append_with_unknown_author_is_invalid(db: Database) -> None:
     assert await Messages(db).last_seq(conversation.id) == 0
 
 
+async def test_a_value_too_long_for_its_column_is_invalid_not_a_driver_error(
+    db: Database,
+) -> None:
+    conversation, author = await room(db)
+    too_long = "x" * 150  # client_msg_id is VARCHAR(100); the server refuses it earlier too
+    if db.is_sqlite:
+        # SQLite does not enforce VARCHAR lengths; the server's frame schema does.
+        appended = await Messages(db).append(
+            conversation.id, "hi", author_participant_id=author.id, client_msg_id=too_long
+        )
+        assert appended.created
+        return
+    with pytest.raises(InvalidValue) as caught:
+        await Messages(db).append(
+            conversation.id, "hi", author_participant_id=author.id, client_msg_id=too_long
+        )
+    assert caught.value.table == "conversation_messages"
+    assert await Messages(db).last_seq(conversation.id) == 0
+
+
 async def test_append_with_bad_status_names_table_field_and_value(db: Database) -> None:
     conversation, author = await room(db)
     with pytest.raises(InvalidValue, match=r"conversation_messages\.status: 'shouting'"):
