@@ -24,14 +24,16 @@ from langchain_core.messages import BaseMessage, HumanMessage
 
 from runtime.compiler import AgentCompiler, CompiledAgent, TextStream, TurnContext
 from runtime.errors import AgentDefinitionError, ModelError
-from runtime.history import History, Summarizer, build_history, extractive_summary, read_window
-from runtime.prompting import (
-    build_instructions,
-    compose,
-    has_memories,
-    members_from_roster,
-    recall,
+from runtime.history import (
+    History,
+    Summarizer,
+    build_history,
+    extractive_summary,
+    read_mark,
+    read_window,
 )
+from runtime.prompting import compose, has_memories, members_from_roster, recall
+from runtime.roster import load_roster
 from runtime.settings import Settings
 from runtime.turn_state import TurnInputs
 from store.agents import Agents, attached_prompts_in
@@ -147,10 +149,15 @@ class AgentRunner:
 
     async def prepare(self, request: AgentTurnRequest, compiled: CompiledAgent) -> PreparedTurn:
         """History, instructions, tool executor and run context for a turn."""
-        if request.inputs is not None and request.inputs.agent.id == request.agent_id:
-            history, instructions = await self._preloaded(request, request.inputs, compiled)
-        else:
-            history, instructions = await self._load(request, compiled)
+        inputs = request.inputs
+        standalone = inputs is None or inputs.agent.id != request.agent_id
+        if standalone:
+            inputs = await self._standalone_inputs(request)
+        history, instructions = await self._assemble(request, inputs, compiled)
+        if standalone and inputs.summary_update is not None:
+            # Nobody stores this turn's reply with the summary: store it now.
+            async with self.db.session() as session:
+                await inputs.summary_update.apply(session, request.conversation_id)
         messages = list(history.messages)
         if request.task:
             messages.append(HumanMessage(await self._task_text(request)))
@@ -183,38 +190,19 @@ class AgentRunner:
         )
         return PreparedTurn(history, messages, context)
 
-    async def _load(
-        self, request: AgentTurnRequest, compiled: CompiledAgent
-    ) -> tuple[History, str]:
-        """Every part read here, each in its own transaction (a turn run on its own)."""
-        agents = Agents(self.db)
-        agent = await agents.get(request.agent_id)
-        delegates = list((await agents.get_many(d.id for d in compiled.delegates)).values())
-        history = await build_history(
-            self.db,
-            request.conversation_id,
-            request.agent_id,
-            self.settings.history_window,
-            summarizer=self.summarizer,
+    async def _standalone_inputs(self, request: AgentTurnRequest) -> TurnInputs:
+        """What the conversation runtime would have handed over, for a turn run on its own."""
+        return TurnInputs(
+            await Agents(self.db).get(request.agent_id),
+            await load_roster(self.db, request.conversation_id),
+            await read_mark(self.db, request.conversation_id),
         )
-        instructions = await build_instructions(
-            self.db,
-            agent,
-            conversation_id=request.conversation_id,
-            group_id=request.group_id,
-            user_id=request.user_id,
-            query=request.task or history.last_text,
-            delegates=delegates,
-            summary=history.summary,
-            memory_limit=self.settings.memory_recall_limit,
-        )
-        return history, instructions
 
-    async def _preloaded(
+    async def _assemble(
         self, request: AgentTurnRequest, inputs: TurnInputs, compiled: CompiledAgent
     ) -> tuple[History, str]:
-        """The parts the runtime did not already read, in one transaction; memories are
-        recalled (their own transactions) only when the agent has any."""
+        """History and instructions: what `inputs` does not hold is read in one transaction;
+        memories are recalled (their own transactions) only when the agent has any."""
         agent, limit = inputs.agent, self.settings.memory_recall_limit
         async with self.db.read() as session:
             rows = await read_window(session, request.conversation_id, self.settings.history_window)

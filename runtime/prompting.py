@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from runtime.roster import Roster
+from runtime.roster import Roster, load_roster
 from store.agents import Agents, AttachedPrompt
 from store.db import Database
-from store.models import Agent, ConversationParticipant, Memory, User
+from store.models import Agent, Memory
 
 RULES = (
     "Messages from people start with their name; messages from other agents start with "
@@ -146,30 +146,8 @@ def compose(
     return "\n\n".join(sections)
 
 
-async def members(db: Database, conversation_id: str, agent_id: str) -> list[Member]:
-    """The other active participants, people first then agents, in joining order."""
-    async with db.read() as session:
-        rows = await session.execute(
-            select(ConversationParticipant, User.name, Agent)
-            .outerjoin(User, User.id == ConversationParticipant.user_id)
-            .outerjoin(Agent, Agent.id == ConversationParticipant.agent_id)
-            .where(
-                ConversationParticipant.conversation_id == conversation_id,
-                ConversationParticipant.is_removed.is_(False),
-            )
-            .order_by(ConversationParticipant.added_at, ConversationParticipant.id)
-        )
-        found = []
-        for participant, user_name, agent in rows:
-            if agent is not None and agent.id != agent_id:
-                found.append(Member("agent", agent.name, agent.handle, agent.description or ""))
-            elif participant.user_id is not None:
-                found.append(Member("user", user_name or "someone"))
-    return sorted(found, key=lambda m: m.kind != "user")
-
-
 def members_from_roster(roster: Roster, agent_id: str) -> list[Member]:
-    """`members` from a roster already loaded: the same people and agents, the same order."""
+    """The other active participants, people first then agents, in joining order."""
     people = [Member("user", person.name) for person in roster.people]
     agents = [
         Member("agent", c.name, c.handle, (c.agent.description if c.agent else c.description) or "")
@@ -218,7 +196,9 @@ async def build_instructions(
 ) -> str:
     """Load the parts (attached prompts, members, recalled memories) and compose them."""
     prompts = await Agents(db).attached_prompts(agent.id, group_id=group_id)
-    others = await members(db, conversation_id, agent.id) if conversation_id else []
+    others = []
+    if conversation_id:
+        others = members_from_roster(await load_roster(db, conversation_id), agent.id)
     memories = await recall(
         db, agent.id, query, user_id=user_id, group_id=group_id, limit=memory_limit
     )
