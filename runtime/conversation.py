@@ -688,14 +688,7 @@ class ConversationRuntime:
     ) -> ConversationMessage | None:
         if client_msg_id is None:
             return None
-        async with self.db.read() as session:
-            return await session.scalar(
-                select(ConversationMessage).where(
-                    ConversationMessage.conversation_id == conversation_id,
-                    ConversationMessage.author_participant_id == participant_id,
-                    ConversationMessage.client_msg_id == client_msg_id,
-                )
-            )
+        return await self.messages.by_client_msg_id(conversation_id, participant_id, client_msg_id)
 
     async def _participant(self, participant_id: str) -> ConversationParticipant | None:
         async with self.db.read() as session:

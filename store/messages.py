@@ -188,7 +188,7 @@ class Messages:
             if kind is None:
                 raise
             if kind == "integrity" and client_msg_id is not None:
-                existing = await self._by_client_msg_id(*key)
+                existing = await self.by_client_msg_id(*key)
                 if existing is not None:
                     return Appended(existing, created=False)
             if kind == "integrity":
@@ -202,7 +202,7 @@ class Messages:
     async def _existing(
         self, conversation_id: str, author: str | None, client_msg_id: str
     ) -> Appended:
-        existing = await self._by_client_msg_id(conversation_id, author, client_msg_id)
+        existing = await self.by_client_msg_id(conversation_id, author, client_msg_id)
         if existing is None:
             raise NotFound("conversation_messages", client_msg_id, "client_msg_id")
         return Appended(existing, created=False)
@@ -256,9 +256,10 @@ class Messages:
             raise NotFound("conversations", conversation_id)
         return value
 
-    async def _by_client_msg_id(
+    async def by_client_msg_id(
         self, conversation_id: str, author: str | None, client_msg_id: str
     ) -> ConversationMessage | None:
+        """The message an author already sent with this `client_msg_id`, if any."""
         async with self.db.read() as session:
             return await session.scalar(
                 select(ConversationMessage).where(
