@@ -26,6 +26,10 @@ from store.errors import InvalidValue, NotFound, integrity_conflict
 from store.models import Conversation, ConversationMessage
 
 MAX_PAGE = 500
+# The largest seq a conversation can reach: `seq` and `last_seq` are 32-bit integers on every
+# backend. Callers refuse an `after_seq` above it before it reaches SQL (PostgreSQL would fail
+# on the bind, SQLite on 2**63).
+MAX_SEQ = 2**31 - 1
 
 _conversations = Conversation.__table__
 _messages = ConversationMessage.__table__
@@ -45,6 +49,14 @@ _SENT = select(_messages.c.id).where(
     _messages.c.author_participant_id.is_(None),
     _messages.c.client_msg_id == bindparam("client_msg_id"),
 )
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of messages, and whether the table holds more after it."""
+
+    messages: list[ConversationMessage]
+    has_more: bool
 
 
 @dataclass(frozen=True)
@@ -211,7 +223,24 @@ class Messages:
         self, conversation_id: str, after_seq: int = 0, limit: int = 100
     ) -> list[ConversationMessage]:
         """Messages with `seq > after_seq`, oldest first, at most `limit` (capped)."""
+        return await self._after(conversation_id, after_seq, max(1, min(limit, MAX_PAGE)))
+
+    async def page(self, conversation_id: str, after_seq: int = 0, limit: int = 100) -> Page:
+        """Up to `limit` (capped) messages after `after_seq`, and whether more follow.
+
+        One row more than the page is read, so `has_more` is what the table holds: a guess from
+        the page's length is wrong whenever the page is full and nothing follows, or the limit
+        is the cap.
+        """
         limit = max(1, min(limit, MAX_PAGE))
+        rows = await self._after(conversation_id, after_seq, limit + 1)
+        return Page(rows[:limit], has_more=len(rows) > limit)
+
+    async def _after(
+        self, conversation_id: str, after_seq: int, limit: int
+    ) -> list[ConversationMessage]:
+        if after_seq >= MAX_SEQ:
+            return []  # no seq can follow it; and the value may not fit the column's type
         async with self.db.read() as session:
             rows = await session.scalars(
                 select(ConversationMessage)

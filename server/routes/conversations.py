@@ -37,6 +37,7 @@ from server.schemas.conversations import (
 from server.transcript import Transcript, participants_to_wire
 from store.conversations import NewParticipant
 from store.enums import Role
+from store.messages import MAX_PAGE, MAX_SEQ
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 MEMBER, ADMIN = Role.MEMBER.value, Role.ADMIN.value
@@ -170,17 +171,18 @@ async def list_messages(
     user: CurrentUser,
     messages: MessagesDep,
     db: DatabaseDep,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> MessagePage:
+    """A page of the transcript. An `after_seq` at or above `last_seq` is an empty page (with
+    the true `last_seq`); one above any seq a conversation can reach is refused (422)."""
     await require_conversation(db, conversation_id, user.id)
-    rows = await messages.after(conversation_id, after_seq, limit + 1)
-    page = rows[:limit]
+    page = await messages.page(conversation_id, after_seq, limit)
     return MessagePage(
         conversation_id=conversation_id,
-        messages=await Transcript(db, conversation_id).messages(page),
+        messages=await Transcript(db, conversation_id).messages(page.messages),
         last_seq=await messages.last_seq(conversation_id),
-        has_more=len(rows) > limit,
+        has_more=page.has_more,
     )
 
 
