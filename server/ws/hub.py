@@ -4,9 +4,14 @@ The hub listens to a conversation's channel once (a `Room`) and fans each event 
 encoded to JSON once, then filtered per socket and queued straight into each socket's send
 queue, with no task per socket in between.
 
+Each room puts its events back in seq order first (`Sequencer`): events may be published in
+another order than their seqs were assigned, and a late one is read from the database.
+
 Resume without loss: the socket joins the room FIRST, holding live events, then stored messages
 after the client's `after_seq` are replayed, then the held events are let through, skipping
 `message` events whose seq was already sent. Nothing falls in between and nothing is sent twice.
+An `after_seq` above the conversation's last seq is taken as the last seq: a client whose view
+is ahead of the server (a restored database, a bug) still gets what comes next.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from server.errors import not_found
 from server.transcript import Transcript
 from server.ws.codes import Close
 from server.ws.connection import Connection, encode
+from server.ws.frames import FrameError
 from server.ws.presence_feed import PresenceFeed
+from server.ws.sequencer import Sequencer
 from store.agents import Agents
 from store.conversations import Conversations
-from store.messages import MAX_PAGE, Messages
+from store.messages import MAX_PAGE, MAX_SEQ, Messages
 from store.turns import Turns
 
 if TYPE_CHECKING:
@@ -66,6 +73,7 @@ class Room:
     """This process's sockets in one conversation, behind one bus subscription."""
 
     conversation_id: str
+    sequencer: Sequencer
     watches: set[Watch] = field(default_factory=set)
     bus: Subscription | None = None
     opened: asyncio.Future[None] | None = None
@@ -83,6 +91,7 @@ class Hub:
         self.services = services
         self.by_user: dict[str, set[Connection]] = defaultdict(set)
         self.rooms: dict[str, Room] = {}
+        self._closing: set[asyncio.Task[None]] = set()
         self.presence = PresenceFeed(services.presence, services.bus, self.rooms.__contains__)
 
     def register(self, connection: Connection) -> bool:
@@ -116,6 +125,13 @@ class Hub:
         self, connection: Connection, conversation_id: str, after_seq: int, ref: Any
     ) -> None:
         assert connection.user is not None
+        if after_seq > MAX_SEQ:
+            raise FrameError(
+                "invalid_frame",
+                f"after_seq is above any seq a conversation can reach ({MAX_SEQ})",
+                ref,
+                [{"field": "after_seq", "error": f"must be at most {MAX_SEQ}"}],
+            )
         db = self.services.db
         role = await Conversations(db).access(conversation_id, connection.user.id)
         if role is None:
@@ -126,6 +142,9 @@ class Hub:
         connection.subscriptions[conversation_id] = watch
         try:
             await self._enter(watch)
+            if after_seq > 0:
+                last_seq = await Messages(db).last_seq(conversation_id)
+                watch.last_seq = min(after_seq, last_seq)
             await self._replay(connection, watch)
             await self._replay_running_turns(connection, watch)
         except BaseException:
@@ -171,23 +190,42 @@ class Hub:
         conversation_id = watch.conversation_id
         room = self.rooms.get(conversation_id)
         if room is None:
-            room = self.rooms[conversation_id] = Room(conversation_id)
+            room = self.rooms[conversation_id] = self._new_room(conversation_id)
             room.opened = asyncio.ensure_future(self._open(room))
         room.watches.add(watch)
         assert room.opened is not None
         # Shielded: one subscriber giving up must not cancel the room the others wait for.
         await asyncio.shield(room.opened)
 
+    def _new_room(self, conversation_id: str) -> Room:
+        room: Room
+        sequencer = Sequencer(
+            lambda item: self._fan_out(room, item),
+            lambda after_seq, limit: self._stored(conversation_id, after_seq, limit),
+            max_held=self.services.settings.send_queue_size,
+            on_stalled=lambda: self._stalled(room),
+        )
+        room = Room(conversation_id, sequencer)
+        return room
+
     async def _open(self, room: Room) -> None:
         try:
             room.bus = await self.services.bus.subscribe(
                 room.conversation_id, lambda item: self._deliver(room, item)
             )
+            # Read once the channel is heard: every later seq is then announced to the room.
+            room.sequencer.start(await Messages(self.services.db).last_seq(room.conversation_id))
         except BaseException:
             self._discard(room)
+            await self._close_room(room)
             raise
         if self.rooms.get(room.conversation_id) is not room:
             # Everyone left while the subscription was being made.
+            await self._close_room(room)
+
+    async def _close_room(self, room: Room) -> None:
+        await room.sequencer.close()
+        if room.bus is not None:
             await self.services.bus.unsubscribe(room.bus)
 
     async def _leave(self, watch: Watch) -> None:
@@ -198,9 +236,9 @@ class Hub:
         if room.watches:
             return
         self._discard(room)
-        # A room still opening unsubscribes itself when it finds it was discarded.
-        if room.bus is not None:
-            await self.services.bus.unsubscribe(room.bus)
+        # A room still opening closes itself when it finds it was discarded.
+        if room.opened is not None and room.opened.done():
+            await self._close_room(room)
 
     def _discard(self, room: Room) -> None:
         if self.rooms.get(room.conversation_id) is room:
@@ -208,12 +246,34 @@ class Hub:
             self.presence.forget(room.conversation_id)
 
     def _deliver(self, room: Room, item: Event) -> None:
-        """The bus callback: one event for every socket of the room, encoded once."""
+        """The bus callback: the event goes through the room's sequencer to `_fan_out`."""
         if item.get("type") == "presence":
             self.presence.seen(room.conversation_id, item.get("users"))
+        room.sequencer.push(item)
+
+    def _fan_out(self, room: Room, item: Event) -> None:
+        """One event, in order, for every socket of the room, encoded once."""
         text = encode(item)
         for watch in tuple(room.watches):
             self._offer(watch, item, text)
+
+    async def _stored(self, conversation_id: str, after_seq: int, limit: int) -> list[Event]:
+        """`message` events for stored messages, for a sequencer whose event is late."""
+        rows = await Messages(self.services.db).after(conversation_id, after_seq, limit)
+        wires = await Transcript(self.services.db, conversation_id).messages(rows)
+        return [event("message", conversation_id, seq=w["seq"], message=w) for w in wires]
+
+    def _stalled(self, room: Room) -> None:
+        """The room's events could not be put in order in time (the database is away): its
+        sockets are closed, their clients resume by seq into a fresh room."""
+        self._discard(room)
+        for watch in tuple(room.watches):
+            watch.connection.abort(Close.INTERNAL_ERROR, "events_stalled")
+        room.watches.clear()
+        if room.opened is not None and room.opened.done():
+            task = asyncio.create_task(self._close_room(room))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def _offer(self, watch: Watch, item: Event, text: str) -> None:
         if watch.held is not None:

@@ -1,0 +1,156 @@
+"""A room's live events put back in `seq` order before they reach its sockets.
+
+Seqs are assigned in commit order, but the events announcing them are published by whichever
+task gets there first: two people posting at the same moment may publish seq 8 before seq 7.
+Sending 8 and then dropping 7 (as not above the last seq sent) loses 7 for every live
+subscriber, and for every client that resumes from 8.
+
+So a `message` whose seq is not the next one holds everything behind it until the missing seq
+arrives. Committed seqs have no holes (a later seq commits only after the earlier ones), so if
+the event is late the message is already in the database: after `fill_after` seconds it is read
+from there, and the late event, when it comes, is dropped as a duplicate. Nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from runtime.bus import Event
+
+log = logging.getLogger(__name__)
+
+FILL_AFTER_SECONDS = 0.25  # how long a missing seq may lag before it is read from the database
+MAX_FILL_DELAY_SECONDS = 2.0  # retries back off up to this while the database cannot answer
+
+Emit = Callable[[Event], None]
+# (after_seq, limit) -> the `message` events of the stored messages with seq > after_seq.
+Fetch = Callable[[int, int], Awaitable[list[Event]]]
+
+
+def message_seq(item: Event) -> int | None:
+    """The seq of a `message` event; None for every other event."""
+    if item.get("type") != "message":
+        return None
+    seq = item.get("seq")
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+
+
+class Sequencer:
+    """Releases events in arrival order, except that `message` events go out in seq order,
+    each seq exactly once, starting after the baseline given to `start`."""
+
+    def __init__(
+        self,
+        emit: Emit,
+        fetch: Fetch,
+        *,
+        max_held: int,
+        on_stalled: Callable[[], None],
+        fill_after: float = FILL_AFTER_SECONDS,
+    ) -> None:
+        self.emit, self.fetch = emit, fetch
+        self.max_held, self.on_stalled = max_held, on_stalled
+        self.fill_after = fill_after
+        self.next_seq: int | None = None  # None until `start`: everything is held
+        self.held: deque[Event] = deque()
+        self._filler: asyncio.Task[None] | None = None
+
+    def start(self, last_seq: int) -> None:
+        """The conversation's last seq, read after the bus subscription was made: events of
+        later seqs are all heard, earlier ones come from the subscribers' own replays."""
+        self.next_seq = last_seq + 1
+        self._drain()
+
+    def push(self, item: Event) -> None:
+        """An event from the bus, in the order the bus delivered it."""
+        if not self.held and self.next_seq is not None:
+            seq = message_seq(item)
+            if seq is None or seq == self.next_seq:  # the common case: straight through
+                if seq is not None:
+                    self.next_seq = seq + 1
+                self.emit(item)
+                return
+            if seq < self.next_seq:
+                return
+        if len(self.held) >= self.max_held:
+            log.warning("events held too long behind seq %s; resetting", self.next_seq)
+            self.held.clear()
+            self.on_stalled()
+            return
+        self.held.append(item)
+        self._drain()
+
+    async def close(self) -> None:
+        filler, self._filler = self._filler, None
+        if filler is not None and filler is not asyncio.current_task():
+            filler.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await filler
+
+    def _drain(self) -> None:
+        """Release held events from the front while the next seq is at hand."""
+        if self.next_seq is None:
+            return
+        while self.held:
+            seq = message_seq(self.held[0])
+            if seq is None or seq <= self.next_seq:
+                self._release(self.held.popleft())
+                continue
+            waited = self._find(self.next_seq)
+            if waited is None:
+                self._wait_for_fill()
+                return
+            self.held.remove(waited)
+            self._release(waited)
+        self._stop_filling()
+
+    def _release(self, item: Event) -> None:
+        assert self.next_seq is not None
+        seq = message_seq(item)
+        if seq is not None:
+            if seq < self.next_seq:
+                return  # a duplicate: read from the database before its event came
+            self.next_seq = seq + 1
+        self.emit(item)
+
+    def _find(self, seq: int) -> Event | None:
+        return next((item for item in self.held if message_seq(item) == seq), None)
+
+    def _wait_for_fill(self) -> None:
+        if self._filler is None or self._filler.done():
+            self._filler = asyncio.create_task(self._fill(), name="sequencer-fill")
+
+    def _stop_filling(self) -> None:
+        filler, self._filler = self._filler, None
+        if filler is not None and filler is not asyncio.current_task():
+            filler.cancel()
+
+    async def _fill(self) -> None:
+        """Read the missing seqs from the database once their events are late."""
+        delay = self.fill_after
+        try:
+            while self.held and self.next_seq is not None:
+                await asyncio.sleep(delay)
+                want = self.next_seq
+                if not self.held or want is None:
+                    return
+                top = max((s for s in map(message_seq, self.held) if s is not None), default=want)
+                try:
+                    found = await self.fetch(want - 1, max(1, top - want))
+                except Exception:  # the database is away: keep holding, try again soon
+                    log.warning("reading seq %s from the database failed", want, exc_info=True)
+                    found = []
+                # Only what continues the order is usable; the rest waits for another round.
+                for item in found:
+                    if message_seq(item) == self.next_seq:
+                        self._release(item)
+                progressed = self.next_seq != want
+                delay = self.fill_after if progressed else min(delay * 2, MAX_FILL_DELAY_SECONDS)
+                self._drain()
+        finally:
+            if self._filler is asyncio.current_task():
+                self._filler = None
