@@ -49,6 +49,16 @@ def _aiosqlite(dbapi_connection: Any) -> Any:
     return dbapi_connection._connection
 
 
+def _begin(connection: Any, statement: str) -> None:
+    """BEGIN, on the driver's own thread. A transaction still open there was left by a task
+    cancelled around its BEGIN (a client that vanished mid-frame): the pool took the
+    connection back before the queued BEGIN ran. Nobody will commit it, so it is rolled back;
+    otherwise every later session on the connection fails to begin."""
+    if connection.in_transaction:
+        connection.rollback()
+    connection.execute(statement)
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -65,7 +75,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Connection) -> None:
         statement = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
         # Straight to aiosqlite: one hop to its thread, where a SQLAlchemy cursor costs three.
-        await_(_aiosqlite(conn.connection.dbapi_connection).execute(statement))
+        driver = _aiosqlite(conn.connection.dbapi_connection)
+        await_(driver._execute(_begin, driver._conn, statement))
 
     @event.listens_for(engine.sync_engine.pool, "reset")
     def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
