@@ -23,6 +23,7 @@ from server.deps import (
 )
 from server.errors import forbidden
 from server.limits import check_content
+from server.schemas.base import MAX_INT
 from server.schemas.conversations import (
     CancelIn,
     ConversationCreate,
@@ -170,7 +171,7 @@ async def list_messages(
     user: CurrentUser,
     messages: MessagesDep,
     db: DatabaseDep,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> MessagePage:
     await require_conversation(db, conversation_id, user.id)
