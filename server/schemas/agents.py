@@ -15,8 +15,8 @@ Handle = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 
 
 class AgentFields(In):
-    description: str | None = None
-    avatar_url: str | None = None
+    description: Text = keep_unset()  # null clears it to ""
+    avatar_url: Text = keep_unset()
     goal: str | None = None
     system_prompt: str | None = None
     instructions: str | None = None

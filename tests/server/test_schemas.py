@@ -115,6 +115,10 @@ async def test_null_for_a_field_a_patch_cannot_clear_is_refused(api: Api) -> Non
     # Fields that can be cleared still can.
     cleared = await api.ok("PATCH", f"/api/prompts/{ids['prompt']}", alice, json={"tags": None})
     assert cleared["tags"] is None
+    path = f"/api/agents/{ids['agent']}"
+    await api.ok("PATCH", path, alice, json={"description": "d", "goal": "g"})
+    cleared = await api.ok("PATCH", path, alice, json={"description": None, "goal": None})
+    assert (cleared["description"], cleared["goal"]) == ("", None)
 
 
 @pytest.mark.parametrize(
