@@ -143,9 +143,7 @@ def test_every_patch_schema_refuses_null_for_what_storage_requires(
     assert required <= refused
 
 
-async def test_bad_frames_are_error_frames_on_the_live_socket(
-    api: Api, server: LiveServer
-) -> None:
+async def test_bad_frames_are_error_frames_on_the_live_socket(api: Api, server: LiveServer) -> None:
     alice, ids = await _world(api)
     async with socket(server, alice.token) as client:
         for frame in (
