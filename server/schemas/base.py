@@ -16,7 +16,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 # Sequence numbers, counters and limits are INTEGER columns: 32-bit on PostgreSQL.
 MAX_INT = 2**31 - 1
 Seq = Annotated[int, Field(ge=0, le=MAX_INT)]
-Count = Annotated[int, Field(ge=0, le=MAX_INT)]
 # Free-form JSON (knowledge, configs, attachments): how deep and how large it may be. Replies
 # are serialized again by pydantic, which gives up far deeper than this.
 MAX_JSON_DEPTH = 32
@@ -101,10 +100,11 @@ def bounded_json(max_depth: int = MAX_JSON_DEPTH, max_bytes: int = MAX_JSON_BYTE
 
 JsonData = Annotated[Any, bounded_json()]
 JsonObject = Annotated[dict[str, Any], bounded_json()]
+Attachment = Annotated[Any, bounded_json(MAX_ATTACHMENTS_DEPTH, MAX_ATTACHMENTS_BYTES)]
 Attachments = Annotated[
-    list[Any],
+    list[Attachment],
     Field(max_length=MAX_ATTACHMENTS),
-    bounded_json(MAX_ATTACHMENTS_DEPTH + 1, MAX_ATTACHMENTS_BYTES),
+    bounded_json(MAX_ATTACHMENTS_DEPTH + 1, MAX_ATTACHMENTS_BYTES),  # the list's total size
 ]
 
 

@@ -90,4 +90,4 @@ def test_nested_attachments_are_an_invalid_frame() -> None:
     with pytest.raises(FrameError) as error:
         parse_frame(raw)
     assert error.value.code == "invalid_frame"
-    assert error.value.details[0]["field"] == "attachments"
+    assert error.value.details[0]["field"] == "attachments.0"

@@ -35,7 +35,7 @@ async def test_deep_or_huge_attachments_are_refused_over_rest(api: Api) -> None:
         )
         assert response.status_code == 422, response.text
         assert response.json()["code"] == "invalid_request"
-        assert response.json()["details"][0]["loc"] == ["body", "attachments"]
+        assert response.json()["details"][0]["loc"][:2] == ["body", "attachments"]
     fine = [{"name": "plan.pdf", "meta": nested(MAX_ATTACHMENTS_DEPTH - 1)}]
     sent = await api.ok("POST", path, alice, json={"content": "ok", "attachments": fine})
     page = await api.ok("GET", path, alice)
@@ -59,7 +59,8 @@ async def test_deep_attachments_are_refused_over_the_websocket(
             }
         )
         assert answer["type"] == "error" and answer["code"] == "invalid_frame"
-        assert answer["details"][0]["field"] == "attachments"
+        assert answer["details"][0]["field"] == "attachments.0"
+        assert "nested deeper than 8 levels" in answer["details"][0]["error"]
         assert (await client.request({"type": "ping"}))["type"] == "pong"
     page = await api.ok("GET", f"/api/conversations/{room['id']}/messages", alice)
     assert page["last_seq"] == 0
