@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.quoting import label as quoted_label
 from store.db import Database
 from store.enums import MemberKind, MessageKind
 from store.errors import NotFound
@@ -52,7 +53,10 @@ class Author:
     user_id: str | None = None
 
     def label(self) -> str:
-        return f"{self.name} (@{self.handle})" if self.handle else self.name
+        """How the agent sees the author: a name someone chose, so quoted unless plain (a name
+        with a newline cannot pose as another speaker or a system notice)."""
+        name = quoted_label(self.name)
+        return f"{name} (@{quoted_label(self.handle)})" if self.handle else name
 
 
 @dataclass

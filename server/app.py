@@ -16,6 +16,7 @@ from server import auth, errors
 from server.routes import agents, conversations, groups, prompts, status, tools, users
 from server.routes.status import product_version
 from server.services import open_services
+from server.url_guard import RejectNul
 from server.ws import endpoint
 from tools.errors import ToolsError
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app, ElevateRuntimeError, ToolsError)
+    app.add_middleware(RejectNul)
     for module in (auth, users, agents, tools, groups, prompts, conversations, status):
         app.include_router(module.router)
     app.include_router(endpoint.router)

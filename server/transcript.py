@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from runtime.wire import message_to_wire
+from server.schemas.base import MAX_ATTACHMENTS_BYTES, MAX_ATTACHMENTS_DEPTH, json_problem
 from store.conversations import Conversations
 from store.db import Database
 from store.models import Agent, ConversationMessage, ConversationParticipant, User
@@ -67,8 +68,19 @@ class Transcript:
         for m in messages:
             author = self._participants.get(m.author_participant_id or "")
             name = self._names.get(author.id, {}).get("name") if author else None
-            wire.append(message_to_wire(m, author, name))
+            wire.append(readable(message_to_wire(m, author, name)))
         return wire
+
+
+def readable(message: dict[str, Any]) -> dict[str, Any]:
+    """The message with stored attachments that no reader could serialize (nested or sized
+    beyond today's limits, stored before they were checked) replaced by a notice, so one
+    poisoned row cannot break the page or the replay it is in."""
+    problem = json_problem(message["attachments"], MAX_ATTACHMENTS_DEPTH + 1, MAX_ATTACHMENTS_BYTES)
+    if problem is None:
+        return message
+    notice = {"type": "unavailable", "reason": f"the stored attachments are {problem}"}
+    return {**message, "attachments": [notice]}
 
 
 def participant_to_wire(p: ConversationParticipant, label: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from server.schemas.base import In, Out
+from server.schemas.base import In, JsonData, JsonObject, Out, keep_unset
 
 IdList = Annotated[list[str], BeforeValidator(lambda v: [] if v is None else v)]
 Text = Annotated[str, BeforeValidator(lambda v: "" if v is None else v)]
@@ -15,8 +15,8 @@ Handle = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 
 
 class AgentFields(In):
-    description: str | None = None
-    avatar_url: str | None = None
+    description: Text = keep_unset()  # null clears it to ""
+    avatar_url: Text = keep_unset()
     goal: str | None = None
     system_prompt: str | None = None
     instructions: str | None = None
@@ -24,7 +24,7 @@ class AgentFields(In):
     delegates_to: list[str] | None = None
     attached_prompts: list[str] | None = None
     model: Annotated[str, Field(max_length=200)] | None = None
-    knowledge: Any = None
+    knowledge: JsonData = None
 
 
 class AgentCreate(AgentFields):
@@ -34,8 +34,10 @@ class AgentCreate(AgentFields):
 
 
 class AgentUpdate(AgentFields):
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    handle: Handle | None = None
+    """A PATCH: `name` and `handle` can change but not be cleared."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] = keep_unset()
+    handle: Handle = keep_unset()
 
 
 class AgentPublic(Out):
@@ -69,7 +71,7 @@ class ToolPublic(Out):
 
 
 class GrantIn(In):
-    config: dict[str, Any] = {}
+    config: JsonObject = {}
 
 
 class GrantPublic(Out):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from server.schemas.base import In, Out
+from server.schemas.base import Attachments, In, JsonObject, Out, keep_unset
 from server.schemas.groups import RoleName
 
 
@@ -28,14 +28,16 @@ ParticipantIn = Annotated[UserParticipantIn | AgentParticipantIn, Field(discrimi
 
 class ConversationCreate(In):
     title: Annotated[str, Field(min_length=1, max_length=300)]
-    group_id: str | None = None
-    participants: list[ParticipantIn] = []
-    policy: dict[str, Any] | None = None
+    group_id: Annotated[str, Field(min_length=1, max_length=26)] | None = None
+    participants: Annotated[list[ParticipantIn], Field(max_length=500)] = []
+    policy: JsonObject | None = None
 
 
 class ConversationUpdate(In):
-    title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
-    policy: dict[str, Any] | None = None
+    """A PATCH: `title` can change but not be cleared; `policy: null` restores the defaults."""
+
+    title: Annotated[str, Field(min_length=1, max_length=300)] = keep_unset()
+    policy: JsonObject | None = None
 
 
 class ParticipantPublic(Out):
@@ -66,7 +68,7 @@ class ConversationPublic(Out):
 class MessageIn(In):
     client_msg_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     content: Annotated[str, Field(min_length=1)]
-    attachments: list[Any] | None = None
+    attachments: Attachments | None = None
 
 
 class MessagePage(Out):
@@ -85,7 +87,7 @@ class SendAck(Out):
 
 
 class CancelIn(In):
-    turn_id: str | None = None
+    turn_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
 class DecisionIn(In):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from server.schemas.base import In, Out
+from server.schemas.base import In, Out, keep_unset
 
 
 class PromptCreate(In):
@@ -19,8 +19,10 @@ class PromptCreate(In):
 
 
 class PromptUpdate(In):
-    title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
-    content: Annotated[str, Field(min_length=1)] | None = None
+    """A PATCH: `title` and `content` can change but not be cleared."""
+
+    title: Annotated[str, Field(min_length=1, max_length=300)] = keep_unset()
+    content: Annotated[str, Field(min_length=1)] = keep_unset()
     tags: list[str] | None = None
     status: Annotated[str, Field(max_length=32)] | None = None
     category: Annotated[str, Field(max_length=64)] | None = None

@@ -1,7 +1,9 @@
 """Client frames of websocket protocol v1 as pydantic models, and the parser that names errors.
 
 Frames are validated strictly (a string is not an int) against a discriminated union on `type`;
-unknown extra fields are ignored so that clients may be newer than the server.
+unknown extra fields are ignored so that clients may be newer than the server. The field types
+are REST's (`server/schemas/base.py`): the same bounds on integers and attachments, and no NUL
+character anywhere in a frame.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from server.schemas.base import Attachments, Seq, find_nul
 
 Ref = Annotated[str, Field(max_length=100)] | Annotated[int, Field(ge=-(2**53), le=2**53)]
 ConversationId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -20,6 +24,14 @@ class Frame(BaseModel):
 
     ref: Ref | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        path = find_nul(data)
+        if path is not None:
+            raise ValueError(f"`{path}` holds a NUL character, which text fields cannot store")
+        return data
+
 
 class Auth(Frame):
     type: Literal["auth"]
@@ -29,7 +41,7 @@ class Auth(Frame):
 class Subscribe(Frame):
     type: Literal["subscribe"]
     conversation_id: ConversationId
-    after_seq: Annotated[int, Field(ge=0)] = 0
+    after_seq: Seq = 0
 
 
 class Unsubscribe(Frame):
@@ -42,7 +54,7 @@ class Send(Frame):
     conversation_id: ConversationId
     client_msg_id: Annotated[str, Field(min_length=1, max_length=100)]
     content: Annotated[str, Field(min_length=1)]
-    attachments: list[Any] | None = None
+    attachments: Attachments | None = None
 
 
 class Cancel(Frame):
