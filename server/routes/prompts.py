@@ -80,8 +80,10 @@ async def list_attachments(
     agents: AgentsDep,
     db: DatabaseDep,
 ) -> list[Any]:
+    """An agent's attachments are part of its definition (its editors'); a group's are for
+    its members."""
     if owner_type == AttachmentOwner.AGENT.value:
-        await agents.get(owner_id)
+        require_agent_editor(await agents.get(owner_id), user)
     else:
         await require_group(db, owner_id, user)
     return await prompts.attachments(owner_type, owner_id)

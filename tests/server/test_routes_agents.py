@@ -271,6 +271,10 @@ async def test_another_users_private_prompt_cannot_be_attached(api: Api) -> None
     assert patched.status_code == 400 and patched.json()["code"] == "invalid_request"
     listed = await api.ok("GET", f"/api/agents/{agent['id']}", mallory)
     assert listed["attached_prompts"] == [own["id"]]
+    # Which prompts shape an agent is its editors' business.
+    listing = f"/api/attachments?owner_type=agent&owner_id={agent['id']}"
+    assert (await api.call("GET", listing, alice)).status_code == 403
+    assert (await api.ok("GET", listing, mallory)) == []
     # Through /api/attachments too, for an agent and for a group.
     group = await api.ok("POST", "/api/groups", mallory, json={"name": "Crew"})
     for owner_type, owner_id in (("agent", agent["id"]), ("group", group["id"])):

@@ -100,6 +100,19 @@ async def test_prompts_and_attachments(api: Api) -> None:
     assert (await api.call("GET", f"/api/prompts/{prompt['id']}", alice)).status_code == 404
 
 
+PARTICIPANT_FIELDS = {
+    "id",
+    "kind",
+    "user_id",
+    "agent_id",
+    "role",
+    "name",
+    "handle",
+    "is_removed",
+    "added_at",
+}
+
+
 async def _group_room(api: Api, owner: User, *members: tuple[User, str]) -> tuple[dict, dict]:
     """A group with `members` (user, role) and a conversation in it; (group, room)."""
     group = await api.ok("POST", "/api/groups", owner, json={"name": "Team"})
@@ -230,6 +243,8 @@ async def test_the_groups_agents_answer_in_its_conversations(api: Api, server: L
         )
         joined = await b.until(lambda f: f["type"] == "participant.added")
         assert joined["participant"]["agent_id"] == coach["id"]
+        # Frames carry an agent's public profile only, never its definition.
+        assert set(joined["participant"]) == PARTICIPANT_FIELDS
         after = await api.ok(
             "POST", "/api/conversations", alice, json={"title": "After", "group_id": group["id"]}
         )
@@ -253,6 +268,8 @@ async def test_the_groups_agents_answer_in_its_conversations(api: Api, server: L
                 )
             )
             assert reply["message"]["content"].startswith("Coach")
+            start = next(f for f in b.frames if f["type"] == "turn.start")
+            assert start["agent"] == {"id": coach["id"], "name": "Coach", "handle": "coach"}
         await api.ok("DELETE", f"{members}/{agent_member['id']}", alice)
         left = await b.until(lambda f: f["type"] == "participant.removed")
         assert left["agent_id"] == coach["id"]
