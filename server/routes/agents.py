@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response, status
+from pydantic import ValidationError
 
 from server.access import can_edit_agent, require_agent_editor
 from server.deps import AgentsDep, CurrentUser, MemoriesDep, ToolsDep
@@ -44,7 +45,7 @@ def agent_public(agent: Agent, user: User) -> AgentProfile:
 
 def grant_public(tool: Tool, grant: AgentTool, *, editor: bool) -> GrantPublic:
     """A grant as `GrantPublic` says: config for editors only, never a secret's value."""
-    config = GrantConfig.from_config(grant.config).public_config() if editor else None
+    config = _public_config(grant.config) if editor else None
     return GrantPublic(
         id=grant.id,
         agent_id=grant.agent_id,
@@ -56,14 +57,23 @@ def grant_public(tool: Tool, grant: AgentTool, *, editor: bool) -> GrantPublic:
     )
 
 
+def _public_config(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The stored config without secret values; one stored before validation existed (and
+    no longer valid) shows without its fixed arguments rather than failing the request."""
+    try:
+        return GrantConfig.from_config(stored).public_config()
+    except ValidationError:
+        return {k: v for k, v in (stored or {}).items() if k not in ("fixed_args", "secret_args")}
+
+
 def _keep_secrets(config: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
     """A secret argument listed without a value keeps its stored one, since editors never get
     the value back to resend it."""
-    secrets = config.get("secret_args")
-    if not isinstance(secrets, list) or not stored:
-        return config
-    previous = stored.get("fixed_args") or {}
-    fixed = dict(config.get("fixed_args") or {})
+    secrets, fixed = config.get("secret_args"), config.get("fixed_args") or {}
+    previous = (stored or {}).get("fixed_args") or {}
+    if not (isinstance(secrets, list) and isinstance(fixed, dict) and isinstance(previous, dict)):
+        return config  # nothing to keep; validation reports a malformed config
+    fixed = dict(fixed)
     for name in secrets:
         if isinstance(name, str) and name not in fixed and name in previous:
             fixed[name] = previous[name]

@@ -238,6 +238,9 @@ async def test_grant_config_is_for_editors_and_secrets_never_come_back(api: Api)
     # Resending what the editor sees keeps the secret; a secret with no value is refused.
     again = await api.call("PUT", path, alice, json={"config": expected})
     assert again.status_code == 200 and again.json()["config"] == expected
+    malformed = {"fixed_args": [1], "secret_args": ["query"]}
+    response = await api.call("PUT", path, alice, json={"config": malformed})
+    assert response.status_code == 400 and response.json()["code"] == "invalid_grant"
     bad = await api.call("PUT", plain, alice, json={"config": {"secret_args": ["content"]}})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_grant"
 
