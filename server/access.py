@@ -59,5 +59,6 @@ async def require_group(
     if role is None:
         raise not_found("group")
     if RANK.get(role, -1) < RANK[minimum]:
-        raise ApiError(403, "forbidden", "only the group's admins may do this")
+        wanted = "admins" if minimum == Role.ADMIN.value else "members and admins"
+        raise ApiError(403, "forbidden", f"only the group's {wanted} may do this (you: {role})")
     return role

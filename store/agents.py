@@ -22,6 +22,7 @@ from store.db import Database
 from store.enums import AttachmentOwner
 from store.errors import Conflict, InvalidValue, NotFound
 from store.models import Agent, Attachment, Prompt, Tool
+from store.prompts import Reader
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 FIXED = frozenset({"id", "created_at", "version"})
@@ -59,9 +60,10 @@ class Agents:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create(self, **fields: Any) -> Agent:
+    async def create(self, *, reader: Reader | None = None, **fields: Any) -> Agent:
         """A new agent. Without a `handle` one is derived from the name (with a numeric
-        suffix if taken); an explicit handle that is taken raises `Conflict`."""
+        suffix if taken); an explicit handle that is taken raises `Conflict`. With `reader`,
+        only prompts the reader may read can be listed in `attached_prompts`."""
         _check_fields(fields)
         name = str(fields.get("name") or "").strip()
         if not name:
@@ -69,7 +71,7 @@ class Agents:
         fields["name"] = name
         explicit = fields.get("handle")
         async with crud.writing(self.db, "agents") as session:
-            await _check_references(session, fields)
+            await _check_references(session, fields, reader=reader)
             if explicit:
                 fields["handle"] = check_handle(explicit)
                 await _ensure_free(session, fields["handle"])
@@ -108,13 +110,21 @@ class Agents:
         async with self.db.read() as session:
             return list(await session.scalars(query))
 
-    async def update(self, agent_id: str, updated_by: str | None = None, **fields: Any) -> Agent:
+    async def update(
+        self,
+        agent_id: str,
+        updated_by: str | None = None,
+        *,
+        reader: Reader | None = None,
+        **fields: Any,
+    ) -> Agent:
         """Edit fields and bump `version`; references (`delegates_to`, `tools`,
-        `attached_prompts`) must name existing rows."""
+        `attached_prompts`) must name existing rows. With `reader`, prompts newly listed in
+        `attached_prompts` must be ones the reader may read (those already listed stay)."""
         _check_fields(fields)
         async with crud.writing(self.db, "agents") as session:
             agent = await crud.fetch(session, Agent, agent_id)
-            await _check_references(session, fields, agent_id=agent_id)
+            await _check_references(session, fields, agent_id=agent_id, reader=reader, agent=agent)
             if "handle" in fields:
                 fields["handle"] = check_handle(fields["handle"])
                 if fields["handle"] != agent.handle:
@@ -212,8 +222,15 @@ def _check_fields(fields: dict[str, Any]) -> None:
 
 
 async def _check_references(
-    session: AsyncSession, fields: dict[str, Any], agent_id: str | None = None
+    session: AsyncSession,
+    fields: dict[str, Any],
+    agent_id: str | None = None,
+    *,
+    reader: Reader | None = None,
+    agent: Agent | None = None,
 ) -> None:
+    """Every referenced id must exist; a private prompt of someone else answers exactly like
+    a missing one, so prompt ids cannot be probed (and their text never reaches this agent)."""
     for key, model in (("delegates_to", Agent), ("tools", Tool), ("attached_prompts", Prompt)):
         wanted = list(dict.fromkeys(fields.get(key) or []))
         if not wanted:
@@ -222,7 +239,11 @@ async def _check_references(
             raise InvalidValue(
                 "agents", key, agent_id, "other agents (an agent cannot delegate to itself)"
             )
-        existing = set(await session.scalars(select(model.id).where(model.id.in_(wanted))))
+        query = select(model.id).where(model.id.in_(wanted))
+        if model is Prompt and reader is not None:
+            kept = set(agent.attached_prompts or []) if agent is not None else set()
+            query = query.where(or_(reader.condition(), Prompt.id.in_(kept)))
+        existing = set(await session.scalars(query))
         for item in wanted:
             if item not in existing:
                 raise InvalidValue(

@@ -168,7 +168,9 @@ class Conversations:
         """The user's role here (admin, member, observer), or None if they may not see it.
 
         A participant's own row decides (a removed participant has no access even if they are
-        in the group); otherwise membership of the conversation's group gives its role.
+        in the group); otherwise membership of the conversation's group gives its role. A group
+        observer is an observer in every conversation of the group, whatever their row says,
+        so a demotion applies at once. Read on every request and frame: never cached.
         """
         async with self.db.read() as session:
             conversation = await session.get(Conversation, conversation_id)
@@ -180,17 +182,20 @@ class Conversations:
                     ConversationParticipant.user_id == user_id,
                 )
             )
-            if participant is not None:
-                return None if participant.is_removed else participant.role
-            if conversation.group_id is None:
+            if participant is not None and participant.is_removed:
                 return None
-            member = await session.scalar(
-                select(GroupMember).where(
-                    GroupMember.group_id == conversation.group_id,
-                    GroupMember.user_id == user_id,
+            member = None
+            if conversation.group_id is not None:
+                member = await session.scalar(
+                    select(GroupMember).where(
+                        GroupMember.group_id == conversation.group_id,
+                        GroupMember.user_id == user_id,
+                    )
                 )
-            )
-            return (member.role or Role.MEMBER.value) if member is not None else None
+        group_role = (member.role or Role.MEMBER.value) if member is not None else None
+        if group_role == Role.OBSERVER.value:
+            return group_role
+        return participant.role if participant is not None else group_role
 
     async def touch(self, conversation_id: str) -> None:
         await self.update(conversation_id, last_message_time=utcnow())

@@ -146,6 +146,35 @@ class Memories:
         async with self.db.read() as session:
             return list(await session.scalars(query))
 
+    async def list_visible(
+        self,
+        agent_id: str,
+        user_id: str,
+        *,
+        staff: bool = False,
+        editor: bool = False,
+        limit: int = 100,
+    ) -> list[Memory]:
+        """The agent's memories that `user_id` may read, newest first.
+
+        A user-scope memory is that user's alone (staff see every one, to answer support); the
+        agent's editors also see its group-scope memories; everyone sees the agent-wide ones.
+        """
+        query = select(Memory).where(Memory.agent_id == agent_id)
+        if not staff:
+            scopes = [
+                Memory.scope == MemoryScope.AGENT.value,
+                and_(Memory.scope == MemoryScope.USER.value, Memory.user_id == user_id),
+            ]
+            if editor:
+                scopes.append(Memory.scope == MemoryScope.GROUP.value)
+            query = query.where(or_(*scopes))
+        query = query.order_by(Memory.created_at.desc(), Memory.id.desc()).limit(
+            max(1, min(limit, 1000))
+        )
+        async with self.db.read() as session:
+            return list(await session.scalars(query))
+
     async def get(self, memory_id: str) -> Memory:
         async with self.db.read() as session:
             return await crud.fetch(session, Memory, memory_id)

@@ -7,19 +7,35 @@ is attached to.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import crud
 from store.base import utcnow
 from store.db import Database
 from store.enums import AttachmentOwner
-from store.errors import InvalidValue
+from store.errors import InvalidValue, NotFound
 from store.models import Agent, Attachment, Group, Prompt
 
 EDITABLE = ("title", "content", "tags", "status", "category")
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads prompts: their creator reads them, staff read every prompt.
+
+    A prompt is private to its creator, so it can only shape (be attached to) what its reader
+    may see; anyone else is told it does not exist, so ids cannot be probed.
+    """
+
+    user_id: str
+    is_staff: bool = False
+
+    def condition(self) -> ColumnElement[bool]:
+        return true() if self.is_staff else Prompt.created_by == self.user_id
 
 
 class Prompts:
@@ -37,6 +53,16 @@ class Prompts:
 
     async def get(self, prompt_id: str) -> Prompt:
         return await crud.get(self.db, Prompt, prompt_id)
+
+    async def readable(self, prompt_id: str, reader: Reader) -> Prompt:
+        """The prompt if `reader` may read it; NotFound otherwise, as for a missing id."""
+        async with self.db.read() as session:
+            prompt = await session.scalar(
+                select(Prompt).where(Prompt.id == prompt_id, reader.condition())
+            )
+        if prompt is None:
+            raise NotFound("prompts", prompt_id)
+        return prompt
 
     async def list(self, created_by: str | None = None) -> list[Prompt]:
         query = select(Prompt).order_by(Prompt.id)

@@ -182,6 +182,8 @@ class ToolExecutor:
         status = (
             ToolCallStatus.PENDING_APPROVAL if grant.requires_approval else ToolCallStatus.APPROVED
         )
+        # Secret fixed arguments reach the tool only: never the record or the approval frame.
+        model_args = grant.redact(model_args)
         row = await self.store.start_call(
             spec.name,
             status=status.value,

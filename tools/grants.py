@@ -23,7 +23,9 @@ class GrantConfig(BaseModel):
 
     `timeout_seconds` None means the executor's default (the `ELEVATE_TOOL_TIMEOUT_SECONDS`
     setting). `fixed_args` win over whatever the model passes and are hidden from its schema.
-    `settings` is free-form and reaches the tool as `ToolContext.settings`.
+    `settings` is free-form and reaches the tool as `ToolContext.settings`. `secret_args` names
+    fixed arguments (an API key, say) whose values are never shown again: not on the REST API,
+    not in the `tool_calls` record, not in frames.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -33,10 +35,25 @@ class GrantConfig(BaseModel):
     requires_approval: bool = False
     fixed_args: dict[str, Any] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)
+    secret_args: list[str] = Field(default_factory=list)
 
     def to_config(self) -> dict[str, Any]:
         """The JSON stored on the grant row (defaults left out)."""
         return self.model_dump(mode="json", exclude_defaults=True)
+
+    def public_config(self) -> dict[str, Any]:
+        """`to_config` without the values of secret arguments (their names stay listed)."""
+        config = self.to_config()
+        fixed = self.redact(self.fixed_args)
+        if fixed:
+            config["fixed_args"] = fixed
+        else:
+            config.pop("fixed_args", None)
+        return config
+
+    def redact(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """`arguments` without the secret ones, for anything that is stored or shown."""
+        return {k: v for k, v in arguments.items() if k not in self.secret_args}
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> GrantConfig:
@@ -62,6 +79,14 @@ def validate_grant(
             spec.name,
             f"fixed_args {', '.join(unknown)} are not parameters of the tool; "
             f"expected some of {', '.join(fields) or '(none)'}",
+        )
+    unfixed = [name for name in grant.secret_args if name not in grant.fixed_args]
+    if unfixed:
+        raise InvalidGrant(
+            agent,
+            spec.name,
+            f"secret_args {', '.join(unfixed)} are not fixed arguments; a secret argument "
+            "needs its value in fixed_args",
         )
     for name, value in grant.fixed_args.items():
         try:

@@ -1,7 +1,8 @@
 """Agents, their tool grants (with per-agent config) and their memories.
 
-Anyone signed in reads agents (to add them to conversations); only the creator or staff changes
-a user agent, and system agents change only by staff.
+Anyone signed in reads an agent's public profile (to add it to conversations and mention it);
+its definition and grant configs are for its editors: the creator or staff for a user agent,
+staff for a system agent. Memories follow their scope (see `Memories.list_visible`).
 """
 
 from __future__ import annotations
@@ -9,72 +10,107 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response, status
+from pydantic import ValidationError
 
 from server.access import can_edit_agent, require_agent_editor
 from server.deps import AgentsDep, CurrentUser, MemoriesDep, ToolsDep
 from server.errors import forbidden
 from server.schemas.agents import (
     AgentCreate,
+    AgentProfile,
     AgentPublic,
     AgentUpdate,
+    AgentView,
     GrantIn,
     GrantPublic,
     MemoryPublic,
 )
-from store.enums import AgentKind, MemoryScope
+from store.enums import AgentKind
 from store.errors import NotFound
 from store.models import Agent, AgentTool, Tool, User
-from tools.grants import validate_grant
+from store.prompts import Reader
+from tools.grants import GrantConfig, validate_grant
 from tools.registry import registry
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
 
 
-def agent_public(agent: Agent, user: User) -> AgentPublic:
-    public = AgentPublic.model_validate(agent)
-    public.can_edit = can_edit_agent(agent, user)
+def agent_public(agent: Agent, user: User) -> AgentProfile:
+    """The full agent for its editors, the public profile for everyone else."""
+    editor = can_edit_agent(agent, user)
+    public = (AgentPublic if editor else AgentProfile).model_validate(agent)
+    public.can_edit = editor
     return public
 
 
-def grant_public(tool: Tool, grant: AgentTool) -> GrantPublic:
+def grant_public(tool: Tool, grant: AgentTool, *, editor: bool) -> GrantPublic:
+    """A grant as `GrantPublic` says: config for editors only, never a secret's value."""
+    config = _public_config(grant.config) if editor else None
     return GrantPublic(
         id=grant.id,
         agent_id=grant.agent_id,
         tool_id=tool.id,
         tool=tool.name,
         description=tool.description or "",
-        config=grant.config or {},
+        config=config,
         updated_at=grant.updated_at,
     )
 
 
-@router.get("", response_model=list[AgentPublic])
-async def list_agents(user: CurrentUser, agents: AgentsDep) -> list[AgentPublic]:
+def _public_config(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The stored config without secret values; one stored before validation existed (and
+    no longer valid) shows without its fixed arguments rather than failing the request."""
+    try:
+        return GrantConfig.from_config(stored).public_config()
+    except ValidationError:
+        return {k: v for k, v in (stored or {}).items() if k not in ("fixed_args", "secret_args")}
+
+
+def _keep_secrets(config: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A secret argument listed without a value keeps its stored one, since editors never get
+    the value back to resend it."""
+    secrets, fixed = config.get("secret_args"), config.get("fixed_args") or {}
+    previous = (stored or {}).get("fixed_args") or {}
+    if not (isinstance(secrets, list) and isinstance(fixed, dict) and isinstance(previous, dict)):
+        return config  # nothing to keep; validation reports a malformed config
+    fixed = dict(fixed)
+    for name in secrets:
+        if isinstance(name, str) and name not in fixed and name in previous:
+            fixed[name] = previous[name]
+    return {**config, "fixed_args": fixed} if fixed else config
+
+
+@router.get("", response_model=list[AgentView])
+async def list_agents(user: CurrentUser, agents: AgentsDep) -> list[AgentProfile]:
     return [agent_public(a, user) for a in await agents.list()]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentPublic)
-async def create_agent(body: AgentCreate, user: CurrentUser, agents: AgentsDep) -> AgentPublic:
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentView)
+async def create_agent(body: AgentCreate, user: CurrentUser, agents: AgentsDep) -> AgentProfile:
     if body.kind == AgentKind.SYSTEM.value and not user.is_staff:
         raise forbidden("only staff create system agents")
     fields = body.model_dump(exclude_unset=True)
     fields["kind"] = body.kind
-    agent = await agents.create(**fields, created_by=user.id, updated_by=user.id)
+    agent = await agents.create(
+        **fields, created_by=user.id, updated_by=user.id, reader=Reader(user.id, user.is_staff)
+    )
     return agent_public(agent, user)
 
 
-@router.get("/{agent_id}", response_model=AgentPublic)
-async def get_agent(agent_id: str, user: CurrentUser, agents: AgentsDep) -> AgentPublic:
+@router.get("/{agent_id}", response_model=AgentView)
+async def get_agent(agent_id: str, user: CurrentUser, agents: AgentsDep) -> AgentProfile:
     return agent_public(await agents.get(agent_id), user)
 
 
-@router.patch("/{agent_id}", response_model=AgentPublic)
+@router.patch("/{agent_id}", response_model=AgentView)
 async def update_agent(
     agent_id: str, body: AgentUpdate, user: CurrentUser, agents: AgentsDep
-) -> AgentPublic:
+) -> AgentProfile:
     require_agent_editor(await agents.get(agent_id), user)
     fields = body.model_dump(exclude_unset=True)
-    agent = await agents.update(agent_id, updated_by=user.id, **fields)
+    agent = await agents.update(
+        agent_id, updated_by=user.id, reader=Reader(user.id, user.is_staff), **fields
+    )
     return agent_public(agent, user)
 
 
@@ -89,17 +125,17 @@ async def delete_agent(agent_id: str, user: CurrentUser, agents: AgentsDep) -> R
 async def list_grants(
     agent_id: str, user: CurrentUser, agents: AgentsDep, tools: ToolsDep
 ) -> list[GrantPublic]:
-    await agents.get(agent_id)
-    return [grant_public(t, g) for t, g in await tools.grants_for_agent(agent_id)]
+    editor = can_edit_agent(await agents.get(agent_id), user)
+    return [grant_public(t, g, editor=editor) for t, g in await tools.grants_for_agent(agent_id)]
 
 
 @router.get("/{agent_id}/tools/{tool_name}", response_model=GrantPublic)
 async def get_grant(
     agent_id: str, tool_name: str, user: CurrentUser, agents: AgentsDep, tools: ToolsDep
 ) -> GrantPublic:
-    await agents.get(agent_id)
+    editor = can_edit_agent(await agents.get(agent_id), user)
     tool = await tools.get_by_name(tool_name)
-    return grant_public(tool, await tools.grant_for(agent_id, tool.id))
+    return grant_public(tool, await tools.grant_for(agent_id, tool.id), editor=editor)
 
 
 @router.put("/{agent_id}/tools/{tool_name}", response_model=GrantPublic)
@@ -116,15 +152,18 @@ async def put_grant(
     agent = await agents.get(agent_id)
     require_agent_editor(agent, user)
     tool = await tools.get_by_name(tool_name)
-    config = validate_grant(body.config, registry.get(tool.name), agent=agent.handle).to_config()
     try:
-        await tools.grant_for(agent_id, tool.id)
+        existing: AgentTool | None = await tools.grant_for(agent_id, tool.id)
     except NotFound:
+        existing = None
+    wanted = _keep_secrets(body.config, existing.config if existing is not None else None)
+    config = validate_grant(wanted, registry.get(tool.name), agent=agent.handle).to_config()
+    if existing is None:
         grant = await tools.grant(agent_id, tool.id, config, created_by=user.id)
         response.status_code = status.HTTP_201_CREATED
     else:
         grant = await tools.update_grant(agent_id, tool.id, config, updated_by=user.id)
-    return grant_public(tool, grant)
+    return grant_public(tool, grant, editor=True)
 
 
 @router.delete("/{agent_id}/tools/{tool_name}", status_code=status.HTTP_204_NO_CONTENT)
@@ -141,14 +180,9 @@ async def revoke_grant(
 async def list_memories(
     agent_id: str, user: CurrentUser, agents: AgentsDep, memories: MemoriesDep
 ) -> list[Any]:
-    """Editors see every memory of the agent; others its agent-wide ones and their own."""
+    """Everyone sees the agent-wide memories and their own; editors also the group ones;
+    another user's private memories only staff."""
     agent = await agents.get(agent_id)
-    rows = await memories.list_for_agent(agent_id, limit=500)
-    if can_edit_agent(agent, user):
-        return rows
-    return [
-        m
-        for m in rows
-        if m.scope == MemoryScope.AGENT.value
-        or (m.scope == MemoryScope.USER.value and m.user_id == user.id)
-    ]
+    return await memories.list_visible(
+        agent_id, user.id, staff=user.is_staff, editor=can_edit_agent(agent, user), limit=500
+    )

@@ -36,7 +36,9 @@ from server.schemas.conversations import (
 )
 from server.transcript import Transcript, participants_to_wire
 from store.conversations import NewParticipant
+from store.db import Database
 from store.enums import Role
+from store.groups import Groups
 from store.messages import MAX_PAGE, MAX_SEQ
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
@@ -49,19 +51,31 @@ def _new(p: Any) -> NewParticipant:
     return NewParticipant(agent_id=p.agent_id, role=p.role)
 
 
+async def _group_agents(
+    db: Database, group_id: str, listed: list[NewParticipant]
+) -> list[NewParticipant]:
+    """The group's agents not already among the listed participants."""
+    present = {p.agent_id for p in listed if p.agent_id}
+    return [
+        NewParticipant(agent_id=m.agent_id)
+        for m in await Groups(db).members(group_id)
+        if m.agent_id is not None and m.agent_id not in present
+    ]
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationPublic)
 async def create_conversation(
     body: ConversationCreate, user: CurrentUser, conversations: ConversationsDep, db: DatabaseDep
 ) -> ConversationPublic:
+    """A conversation in a group needs a say in the group (members and admins, not observers);
+    the group's agents join it, so they answer there."""
     policy = ConversationPolicy.from_config(body.policy).to_config()
+    participants = [_new(p) for p in body.participants]
     if body.group_id is not None:
-        await require_group(db, body.group_id, user)
+        await require_group(db, body.group_id, user, MEMBER)
+        participants += await _group_agents(db, body.group_id, participants)
     conversation = await conversations.create(
-        body.title,
-        user.id,
-        group_id=body.group_id,
-        policy=policy,
-        participants=[_new(p) for p in body.participants],
+        body.title, user.id, group_id=body.group_id, policy=policy, participants=participants
     )
     public = ConversationPublic.model_validate(conversation)
     public.role = ADMIN

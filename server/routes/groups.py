@@ -1,4 +1,9 @@
-"""Groups and their members: members read, admins (and the owner) manage."""
+"""Groups and their members: members read, admins (and the owner) manage.
+
+A membership change reaches the group's conversations at once: their open sockets hear
+`participant.added` / `participant.removed` (through the bus, so in every process), and a
+removed member's sockets lose the conversations (see `Hub._check_access`).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
+from runtime.events import event
 from server.access import require_group
-from server.deps import CurrentUser, DatabaseDep, GroupsDep
+from server.deps import CurrentUser, DatabaseDep, GroupsDep, ServicesDep
 from server.errors import forbidden
 from server.schemas.groups import (
     GroupCreate,
@@ -17,7 +23,10 @@ from server.schemas.groups import (
     MemberPublic,
     MemberUpdate,
 )
+from server.services import Services
+from server.transcript import participants_to_wire
 from store.enums import Role
+from store.groups import Change
 
 router = APIRouter(prefix="/api/groups", tags=["groups"])
 ADMIN = Role.ADMIN.value
@@ -83,12 +92,20 @@ async def list_members(
     "/{group_id}/members", status_code=status.HTTP_201_CREATED, response_model=MemberPublic
 )
 async def add_member(
-    group_id: str, body: MemberCreate, user: CurrentUser, groups: GroupsDep, db: DatabaseDep
+    group_id: str, body: MemberCreate, user: CurrentUser, groups: GroupsDep, services: ServicesDep
 ) -> Any:
-    await require_group(db, group_id, user, ADMIN)
-    return await groups.add_member(
+    """An agent added to the group joins its conversations (and answers there); a member
+    who had left gets back the conversations leaving took away."""
+    await require_group(services.db, group_id, user, ADMIN)
+    change = await groups.join(
         group_id, added_by=user.id, user_id=body.user_id, agent_id=body.agent_id, role=body.role
     )
+    wires = await participants_to_wire(services.db, change.participants)
+    for row, wire in zip(change.participants, wires, strict=True):
+        await services.bus.publish(
+            row.conversation_id, event("participant.added", row.conversation_id, participant=wire)
+        )
+    return change.member
 
 
 @router.patch("/{group_id}/members/{member_id}", response_model=MemberPublic)
@@ -106,12 +123,33 @@ async def set_member_role(
 
 @router.delete("/{group_id}/members/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(
-    group_id: str, member_id: str, user: CurrentUser, groups: GroupsDep, db: DatabaseDep
+    group_id: str, member_id: str, user: CurrentUser, groups: GroupsDep, services: ServicesDep
 ) -> Response:
-    """Admins remove anyone (but the owner); every member may leave."""
-    await require_group(db, group_id, user)
+    """Admins remove anyone (but the owner); every member may leave. Leaving the group is
+    leaving its conversations, open sockets included, in every process."""
+    await require_group(services.db, group_id, user)
     member = await groups.get_member(group_id, member_id)
     if member.user_id != user.id:
-        await require_group(db, group_id, user, ADMIN)
-    await groups.remove_member(group_id, member_id)
+        await require_group(services.db, group_id, user, ADMIN)
+    await _announce_departure(services, await groups.leave(group_id, member_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _announce_departure(services: Services, change: Change) -> None:
+    """`participant.removed` in each conversation of the group: with the participant row it
+    closed, or (a member who only read there) with `participant_id` null."""
+    member = change.member
+    gone = [(p.conversation_id, p.id) for p in change.participants]
+    if member.user_id is not None:
+        gone += [(conversation_id, None) for conversation_id in change.conversation_ids]
+    for conversation_id, participant_id in gone:
+        await services.bus.publish(
+            conversation_id,
+            event(
+                "participant.removed",
+                conversation_id,
+                participant_id=participant_id,
+                user_id=member.user_id,
+                agent_id=member.agent_id,
+            ),
+        )

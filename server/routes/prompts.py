@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Response, status
 
 from server.access import require_agent_editor, require_group
 from server.deps import AgentsDep, CurrentUser, DatabaseDep, PromptsDep
-from server.errors import not_found
 from server.schemas.prompts import (
     AttachmentCreate,
     AttachmentPublic,
@@ -19,16 +18,14 @@ from server.schemas.prompts import (
 from store.db import Database
 from store.enums import AttachmentOwner, Role
 from store.models import Prompt, User
-from store.prompts import Prompts
+from store.prompts import Prompts, Reader
 
 router = APIRouter(prefix="/api", tags=["prompts"])
 
 
 async def _own_prompt(prompts: Prompts, prompt_id: str, user: User) -> Prompt:
-    prompt = await prompts.get(prompt_id)
-    if prompt.created_by != user.id and not user.is_staff:
-        raise not_found("prompt")
-    return prompt
+    """The prompt if the caller may read it: someone else's answers like a missing id."""
+    return await prompts.readable(prompt_id, Reader(user.id, user.is_staff))
 
 
 async def _require_owner_admin(
@@ -83,8 +80,10 @@ async def list_attachments(
     agents: AgentsDep,
     db: DatabaseDep,
 ) -> list[Any]:
+    """An agent's attachments are part of its definition (its editors'); a group's are for
+    its members."""
     if owner_type == AttachmentOwner.AGENT.value:
-        await agents.get(owner_id)
+        require_agent_editor(await agents.get(owner_id), user)
     else:
         await require_group(db, owner_id, user)
     return await prompts.attachments(owner_type, owner_id)

@@ -40,7 +40,11 @@ class AgentUpdate(AgentFields):
     handle: Handle = keep_unset()
 
 
-class AgentPublic(Out):
+class AgentProfile(Out):
+    """What every signed-in user sees of an agent: enough to find it, mention it, add it to a
+    conversation and show it. The definition (instructions, knowledge, prompts, model...) is
+    its editors' alone."""
+
     id: str
     name: str
     handle: str
@@ -48,18 +52,28 @@ class AgentPublic(Out):
     avatar_url: Text = ""
     kind: str
     created_by: str | None = None
-    goal: str | None = None
-    system_prompt: str | None = None
-    instructions: str | None = None
-    personality: str | None = None
-    delegates_to: IdList = []
-    attached_prompts: IdList = []
-    model: str | None = None
-    knowledge: Any = None
     version: int
     created_at: datetime
     updated_at: datetime | None = None
     can_edit: bool = False
+
+
+class AgentPublic(AgentProfile):
+    """The whole agent, for its editors (its creator and staff). The definition fields have
+    no defaults, so a profile can never be mistaken for (or padded into) a full agent."""
+
+    goal: str | None
+    system_prompt: str | None
+    instructions: str | None
+    personality: str | None
+    delegates_to: IdList
+    attached_prompts: IdList
+    model: str | None
+    knowledge: Any
+
+
+# A response is the full agent for its editors and the profile for everyone else.
+AgentView = AgentPublic | AgentProfile
 
 
 class ToolPublic(Out):
@@ -75,12 +89,15 @@ class GrantIn(In):
 
 
 class GrantPublic(Out):
+    """A tool granted to an agent. `config` is null unless the caller edits the agent, and
+    never carries the values of its `secret_args`."""
+
     id: str
     agent_id: str
     tool_id: str
     tool: str
     description: str = ""
-    config: dict[str, Any] = {}
+    config: dict[str, Any] | None = None
     updated_at: datetime | None = None
 
 

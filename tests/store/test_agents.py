@@ -8,6 +8,7 @@ from store.agents import Agents, handle_from_name
 from store.db import Database
 from store.errors import Conflict, InvalidValue, NotFound
 from store.models import Attachment, Group, Prompt, User
+from store.prompts import Prompts, Reader
 
 
 async def make_user(db: Database, name: str = "Ann") -> User:
@@ -127,3 +128,32 @@ async def test_attached_prompts_from_agent_and_group(db: Database) -> None:
     assert [p.prompt.title for p in without_group] == ["Tone", "Format"]
     with pytest.raises(InvalidValue, match="prompt"):
         await agents.update(agent.id, attached_prompts=["01NOPROMPT"])
+
+
+async def test_only_prompts_the_reader_may_read_can_be_listed(db: Database) -> None:
+    """With a `reader`, someone else's private prompt is refused exactly like a missing id;
+    staff read every prompt, and prompts already listed stay listed on an update."""
+    agents = Agents(db)
+    ann, eve = await make_user(db, "Ann"), await make_user(db, "Eve")
+    secret = await make_prompt(db, ann, "Plan", "Our secret plan.")
+    own = await make_prompt(db, eve, "Mine", "Hello.")
+    missing = "01JZZZZZZZZZZZZZZZZZZZZZZZ"
+    as_eve = Reader(eve.id)
+    errors = []
+    for prompt_id in (secret.id, missing):
+        with pytest.raises(InvalidValue) as caught:
+            await agents.create(name="Thief", attached_prompts=[prompt_id], reader=as_eve)
+        errors.append(str(caught.value).replace(prompt_id, "ID"))
+    assert errors[0] == errors[1]
+    with pytest.raises(NotFound) as hidden:
+        await Prompts(db).readable(secret.id, as_eve)
+    with pytest.raises(NotFound) as absent:
+        await Prompts(db).readable(missing, as_eve)
+    assert str(hidden.value).replace(secret.id, "ID") == str(absent.value).replace(missing, "ID")
+    assert (await Prompts(db).readable(secret.id, Reader(eve.id, is_staff=True))).id == secret.id
+
+    staffed = await agents.create(
+        name="Staffed", attached_prompts=[secret.id], reader=Reader(eve.id, is_staff=True)
+    )
+    kept = await agents.update(staffed.id, attached_prompts=[secret.id, own.id], reader=as_eve)
+    assert kept.attached_prompts == [secret.id, own.id]

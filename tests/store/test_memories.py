@@ -125,3 +125,26 @@ async def test_list_and_delete(db: Database, people: People) -> None:
 def test_tokens_and_bm25_are_plain_python() -> None:
     assert tokens("The Cats are on the mats!") == ["cat", "mat"]
     assert bm25(["cat"], []) == []
+
+
+async def test_listing_shows_each_reader_what_is_theirs(db: Database, people: People) -> None:
+    """A user memory is its user's (and staff's); editors see group memories too."""
+    memories = Memories(db)
+    await memories.add(people.agent, "agent", "launch in May")
+    await memories.add(people.agent, "user", "Ada likes tea", user_id=people.ada)
+    await memories.add(people.agent, "user", "Bob likes coffee", user_id=people.bob)
+    await memories.add(people.agent, "group", "team meets Monday", group_id=people.team)
+    await memories.add(people.other_agent, "agent", "not this agent")
+
+    async def seen(**who: bool) -> set[str]:
+        rows = await memories.list_visible(people.agent, people.ada, **who)
+        return {m.content for m in rows}
+
+    assert await seen() == {"launch in May", "Ada likes tea"}
+    assert await seen(editor=True) == {"launch in May", "Ada likes tea", "team meets Monday"}
+    assert await seen(staff=True) == {
+        "launch in May",
+        "Ada likes tea",
+        "Bob likes coffee",
+        "team meets Monday",
+    }

@@ -246,3 +246,47 @@ async def test_downgrade_to_base_and_up_again(empty: AsyncEngine) -> None:
     await migrate(empty)
     async with empty.connect() as connection:
         assert await connection.run_sync(snapshot) == migrated
+
+
+async def test_agents_already_in_a_group_join_its_conversations(empty: AsyncEngine) -> None:
+    """0004 gives an agent of a group a participant row in the group's conversations that
+    existed before agents joined them on their own; rows already there are left alone."""
+    await migrate(empty, "0003")
+    ids = {name: new_id() for name in ("user", "group", "agent", "other", "room", "row", "gm")}
+    ids["gm2"] = new_id()
+    statements = [
+        "INSERT INTO users (id, name, email, is_anonymous, is_staff, created_at)"
+        " VALUES (:user, 'Ann', 'ann@example.com', false, false, CURRENT_TIMESTAMP)",
+        "INSERT INTO groups (id, name, owner_id, created_at)"
+        " VALUES (:group, 'Team', :user, CURRENT_TIMESTAMP)",
+        "INSERT INTO agents (id, name, handle, description, avatar_url, kind, version, created_at)"
+        " VALUES (:agent, 'Coach', 'coach', '', '', 'user_agent', 1, CURRENT_TIMESTAMP),"
+        " (:other, 'Aide', 'aide', '', '', 'user_agent', 1, CURRENT_TIMESTAMP)",
+        "INSERT INTO group_members (id, group_id, kind, agent_id, role, added_by, added_at,"
+        " created_at) VALUES (:gm, :group, 'agent', :agent, 'member', :user,"
+        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), (:gm2, :group, 'agent', :other, 'member',"
+        " :user, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "INSERT INTO conversations (id, title, created_by, group_id, last_message_time,"
+        " last_seq, created_at) VALUES (:room, 'Room', :user, :group, CURRENT_TIMESTAMP, 0,"
+        " CURRENT_TIMESTAMP)",
+        "INSERT INTO conversation_participants (id, kind, conversation_id, agent_id, status,"
+        " role, is_removed, added_at, created_at) VALUES (:row, 'agent', :room, :other,"
+        " 'removed', 'member', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+    ]
+    async with empty.begin() as connection:
+        for statement in statements:
+            await connection.execute(text(statement), ids)
+    await migrate(empty)
+    async with empty.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT agent_id, role, is_removed, status FROM conversation_participants"
+                " WHERE conversation_id = :room ORDER BY agent_id"
+            ),
+            ids,
+        )
+        found = {row.agent_id: (row.role, bool(row.is_removed), row.status) for row in rows}
+    assert found == {
+        ids["agent"]: ("member", False, "active"),
+        ids["other"]: ("member", True, "removed"),
+    }

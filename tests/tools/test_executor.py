@@ -253,6 +253,27 @@ async def test_approved_call_runs_once_after_approval(
         await gate.decide(frame["tool_call_id"], False, world.user_id)
 
 
+async def test_secret_fixed_arguments_reach_the_tool_only(
+    db: Database, world: World, ran: list[dict[str, Any]]
+) -> None:
+    """A secret fixed argument is passed to the tool but left out of the `tool_calls` record
+    and of the `tool.approval` frame that every participant receives."""
+    gate, seen = ApprovalGate(db), Approvals()
+    grant = GrantConfig(
+        requires_approval=True, fixed_args={"to": "key-123@example.com"}, secret_args=["to"]
+    )
+    run = executor(db, world, ran, {"send_email": grant}, approvals=gate, emit=seen.emit)
+    pending = asyncio.create_task(run.call("send_email", {"subject": "b"}, "c1"))
+    frame = await seen.frames.get()
+    assert frame["arguments"] == {"subject": "b", "body": ""}
+    await gate.decide(frame["tool_call_id"], True, world.user_id)
+    outcome = await pending
+    assert outcome.ok and ran == [{"to": "key-123@example.com", "subject": "b"}]
+    row = await Tools(db).get_call(frame["tool_call_id"])
+    assert row.arguments == {"subject": "b", "body": ""}
+    assert "key-123" not in str(row.arguments)
+
+
 async def test_denied_call_never_runs(
     db: Database, world: World, ran: list[dict[str, Any]]
 ) -> None:

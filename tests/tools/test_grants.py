@@ -48,6 +48,7 @@ def test_defaults_and_round_trip() -> None:
         ({"timeout_seconds": 0}, "timeout_seconds: Input should be greater than 0"),
         ({"max_calls_per_turn": 0}, "max_calls_per_turn: Input should be greater than"),
         ({"requires_aproval": True}, "requires_aproval: Extra inputs are not permitted"),
+        ({"secret_args": ["region"]}, "secret_args region are not fixed arguments"),
     ],
 )
 def test_bad_config_names_agent_and_tool(config: dict[str, object], detail: str) -> None:
@@ -64,6 +65,19 @@ def test_valid_fixed_args_pass() -> None:
         {"fixed_args": {"region": "us"}}, lookup_registry().get("lookup"), agent="researcher"
     )
     assert grant.fixed_args == {"region": "us"}
+
+
+def test_secret_arguments_are_kept_but_never_shown() -> None:
+    grant = validate_grant(
+        {"fixed_args": {"region": "us", "limit": 3}, "secret_args": ["region"]},
+        lookup_registry().get("lookup"),
+        agent="researcher",
+    )
+    assert grant.fixed_args == {"region": "us", "limit": 3}
+    assert grant.public_config() == {"fixed_args": {"limit": 3}, "secret_args": ["region"]}
+    assert grant.redact({"region": "us", "query": "q"}) == {"query": "q"}
+    only_secret = GrantConfig(fixed_args={"region": "us"}, secret_args=["region"])
+    assert only_secret.public_config() == {"secret_args": ["region"]}
 
 
 async def agent_version(db: Database, agent_id: str) -> int:

@@ -103,3 +103,45 @@ async def test_room_on_a_phone_sized_screen(
     await expect(composer).to_be_in_viewport()
     await expect(page.get_by_role("button", name="Send")).to_be_in_viewport()
     await page.screenshot(path=str(artifacts / "room-phone.png"))
+
+
+async def test_someone_elses_agent_shows_its_profile_not_its_definition(
+    browser: Any, live_server: LiveServer, client: Client
+) -> None:
+    """A non-editor opens another user's agent: the page works and shows who it is and what
+    tools it uses, not its instructions or the grant's fixed arguments."""
+    owner, visitor = await client.register("Olive"), await client.register("Vic")
+    agent = await client.call(
+        "POST",
+        "/agents",
+        owner["token"],
+        json={
+            "name": "Ledger",
+            "handle": "ledger",
+            "description": "Keeps the books",
+            "instructions": "The vault code is 4242.",
+        },
+    )
+    await client.call(
+        "PUT",
+        f"/agents/{agent['id']}/tools/recall",
+        owner["token"],
+        json={"config": {"fixed_args": {"limit": 7}}},
+    )
+    context = await browser.new_context(viewport={"width": 1280, "height": 860})
+    page = await context.new_page()
+    await sign_in(page, live_server.url, visitor)
+    await page.goto(f"{live_server.url}/#/agents/{agent['id']}")
+    await expect(page.get_by_role("heading", name="Edit Ledger")).to_be_visible()
+    await expect(page.get_by_label("Description")).to_have_value("Keeps the books")
+    await expect(
+        page.get_by_text("Only its creator or staff can see its instructions")
+    ).to_be_visible()
+    await expect(page.get_by_label("Instructions")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Save changes")).to_have_count(0)
+    tools = page.locator(".tool-grants")
+    await expect(tools.get_by_text("recall")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Memories")).to_be_visible()
+    body = await page.locator("main").inner_text()
+    assert "4242" not in body and '"limit": 7' not in body
+    await context.close()

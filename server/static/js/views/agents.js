@@ -29,6 +29,8 @@ export async function mountAgentList(main) {
   heading.focus();
 }
 
+const PROFILE_FIELDS = new Set(["name", "handle", "description"]);
+
 const TEXT_FIELDS = [
   ["name", "Name", "input", "Shown in the transcript."],
   ["handle", "Handle", "input", "What people type after @ to call this agent. Letters, digits, - and _."],
@@ -44,11 +46,15 @@ export async function mountAgentEditor(main, { id, navigate }) {
   const isNew = !id || id === "new";
   const [agent, agents] = await Promise.all([isNew ? Promise.resolve({}) : api.agent(id), api.agents()]);
   const controls = {};
-  const fields = TEXT_FIELDS.map(([key, label, tag, hint]) => {
+  // Others see an agent's public profile only: its definition is for its editors.
+  const readOnly = agent.can_edit === false;
+  const shown = readOnly ? TEXT_FIELDS.filter(([key]) => PROFILE_FIELDS.has(key)) : TEXT_FIELDS;
+  const fields = shown.map(([key, label, tag, hint]) => {
     const control = tag === "textarea"
       ? h("textarea", { name: key, rows: key === "description" ? "2" : "4" })
       : h("input", { type: "text", name: key, autocomplete: "off" });
     control.value = agent[key] ?? "";
+    control.readOnly = readOnly;
     if (key === "name") control.required = true;
     if (key === "handle") control.setAttribute("pattern", "[A-Za-z0-9_.\\-]+");
     controls[key] = control;
@@ -61,20 +67,21 @@ export async function mountAgentEditor(main, { id, navigate }) {
   });
   const error = errorBox();
   const saved = h("span", { class: "saved", role: "status" });
-  const submit = h("button", { type: "submit", disabled: agent.can_edit === false }, isNew ? "Create agent" : "Save changes");
+  const submit = readOnly ? null : h("button", { type: "submit" }, isNew ? "Create agent" : "Save changes");
   const heading = h("h1", { tabindex: "-1" }, isNew ? "New agent" : `Edit ${agent.name}`);
   const form = h("form", { class: "card wide agent-form" },
     heading,
     agent.version ? h("p", { class: "muted" }, `Version ${agent.version}. Edits apply from the next turn.`) : null,
-    agent.can_edit === false ? h("p", { class: "muted" }, "Only its creator or staff can edit this agent.") : null,
+    readOnly ? h("p", { class: "muted" }, "Only its creator or staff can see its instructions and edit this agent.") : null,
     fields,
-    h("fieldset", {}, h("legend", {}, "May delegate to"),
+    readOnly ? null : h("fieldset", {}, h("legend", {}, "May delegate to"),
       delegateBoxes.length ? h("ul", { class: "checklist" }, delegateBoxes) : h("p", { class: "muted" }, "No other agents.")),
     error,
     h("div", { class: "actions" }, submit, saved),
   );
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    if (readOnly) return;
     showError(error, null);
     const body = {};
     for (const [key] of TEXT_FIELDS) {
@@ -121,6 +128,16 @@ function grantName(grant) {
 
 async function toolsSection(agent) {
   const [tools, grants] = await Promise.all([api.tools(), api.grants(agent.id)]);
+  if (agent.can_edit === false) {
+    // Grant configs (limits, fixed arguments) are its editors'; others see what it may use.
+    const names = grants.map(grantName);
+    return h("section", { class: "card wide", "aria-labelledby": "tools-heading" },
+      h("h2", { id: "tools-heading" }, "Tools"),
+      names.length
+        ? h("ul", { class: "tool-grants" }, names.map((n) => h("li", { class: "tool-grant", dataset: { tool: n } }, h("code", {}, n))))
+        : h("p", { class: "muted" }, "This agent uses no tools."),
+    );
+  }
   const granted = new Map(grants.map((g) => [grantName(g), g.config || {}]));
   const rows = tools.map((tool) => toolRow(agent, tool, granted.get(tool.name)));
   return h("section", { class: "card wide", "aria-labelledby": "tools-heading" },
@@ -138,6 +155,8 @@ function toolRow(agent, tool, config) {
   const approval = h("input", { type: "checkbox", id: nextId("approval"), checked: Boolean(cfg.requires_approval) });
   const fixedArgs = h("textarea", { rows: "2", spellcheck: "false" });
   fixedArgs.value = cfg.fixed_args && Object.keys(cfg.fixed_args).length ? JSON.stringify(cfg.fixed_args, null, 2) : "";
+  // Secret fixed arguments never come back from the server; saving keeps their stored values.
+  const secrets = Array.isArray(cfg.secret_args) ? cfg.secret_args : [];
   const status = h("span", { class: "saved", role: "status" });
   const error = errorBox();
   const save = h("button", { type: "button", class: "secondary" }, "Save tool");
@@ -146,6 +165,7 @@ function toolRow(agent, tool, config) {
     field("Max calls per turn", maxCalls),
     h("div", { class: "field inline" }, approval, h("label", { for: approval.id }, "Ask a person to approve each call")),
     field("Fixed arguments (JSON object)", fixedArgs, "Always passed to the tool; the model cannot change them."),
+    secrets.length ? h("p", { class: "hint" }, `Secret, kept and never shown: ${secrets.join(", ")}`) : null,
   );
   grantedBox.addEventListener("change", () => {
     config_.hidden = !grantedBox.checked;
@@ -174,6 +194,7 @@ function toolRow(agent, tool, config) {
         }
         body.fixed_args = parsed;
       }
+      if (secrets.length) body.secret_args = secrets;
       await api.grant(agent.id, tool.name, body);
       status.textContent = "Granted";
     } catch (err) {
