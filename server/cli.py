@@ -13,8 +13,10 @@ from runtime.settings import Settings
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from server.log_redaction import install_redaction
     from server.services import migrate_if_needed
 
+    install_redaction()
     # Migrate once here, so that several workers do not race to migrate an empty database.
     asyncio.run(migrate_if_needed(settings.resolved_database_url))
     uvicorn.run(
