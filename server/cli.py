@@ -53,7 +53,10 @@ async def _with_catalogue(settings: Settings, work):  # type: ignore[no-untyped-
 
 
 def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from server.passwords import check_password
     from store.users import Users
+
+    check_password(args.password, email=args.email, name=args.name)
 
     async def work(db):  # type: ignore[no-untyped-def]
         return await Users(db).create(args.email, args.name, args.password, is_staff=args.staff)

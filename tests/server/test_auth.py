@@ -9,7 +9,7 @@ from sqlalchemy import select
 from store.db import Database
 from store.models import AuthSession
 from store.users import hash_token
-from tests.server.live import Api, User
+from tests.server.live import Api, User, live_server
 
 
 async def test_register_login_me_logout(api: Api) -> None:
@@ -192,3 +192,21 @@ async def test_other_people_behind_the_same_address_can_still_log_in(api: Api) -
         "POST", "/api/auth/login", json={"email": bob.email, "password": "correct horse"}
     )
     assert response.status_code == 200
+
+
+async def test_login_limits_hold_across_processes(make_settings, redis_url: str | None) -> None:
+    if redis_url is None:
+        pytest.skip("needs REDIS_URL: without it each process counts its own failures")
+    settings = make_settings()
+    async with live_server(settings) as one, live_server(settings) as two:
+        first, second = Api(one), Api(two)
+        alice = await first.register("Alice")
+        # Failures spread over both processes count together, as a guesser would spread them.
+        statuses = [
+            await _login(api, alice.email, "wrong password", "10.4.0.1")
+            for api in (first, second, first, second)
+        ]
+        assert statuses == [401, 401, 401, 429]
+        assert await _login(first, alice.email, "correct horse", "10.4.0.1") == 429
+        await first.close()
+        await second.close()
