@@ -34,7 +34,10 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = SecretStr("development-only-secret-change-me")
     token_ttl_seconds: int = 60 * 60 * 24 * 14
-    allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="origins allowed on the websocket; empty: the server's own (what it binds)",
+    )
 
     # Conversation limits and loop guards.
     max_agent_turns_per_trigger: int = 8

@@ -13,8 +13,10 @@ from fastapi.staticfiles import StaticFiles
 from runtime.errors import ElevateRuntimeError
 from runtime.settings import Settings
 from server import auth, errors
+from server.log_redaction import install_redaction
 from server.routes import agents, conversations, groups, prompts, status, tools, users
 from server.routes.status import product_version
+from server.security_headers import SecurityHeaders
 from server.services import open_services
 from server.url_guard import RejectNul
 from server.ws import endpoint
@@ -27,6 +29,7 @@ PLACEHOLDER = "<!doctype html><title>Elevate</title><p>The chat page is not inst
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The whole server: REST under /api, the websocket at /ws, the chat page at /."""
     settings = settings or Settings()
+    install_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(SecurityHeaders)
     errors.install(app, ElevateRuntimeError, ToolsError)
     app.add_middleware(RejectNul)
     for module in (auth, users, agents, tools, groups, prompts, conversations, status):

@@ -13,8 +13,10 @@ from runtime.settings import Settings
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from server.log_redaction import install_redaction
     from server.services import migrate_if_needed
 
+    install_redaction()
     # Migrate once here, so that several workers do not race to migrate an empty database.
     asyncio.run(migrate_if_needed(settings.resolved_database_url))
     uvicorn.run(
@@ -51,7 +53,10 @@ async def _with_catalogue(settings: Settings, work):  # type: ignore[no-untyped-
 
 
 def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from server.passwords import check_password
     from store.users import Users
+
+    check_password(args.password, email=args.email, name=args.name)
 
     async def work(db):  # type: ignore[no-untyped-def]
         return await Users(db).create(args.email, args.name, args.password, is_staff=args.staff)

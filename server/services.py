@@ -10,14 +10,15 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from runtime.bus import EventBus, create_bus
 from runtime.locks import TurnLock, create_lock
 from runtime.presence import Presence, create_presence
 from runtime.settings import Settings
-from server.ratelimit import FailureLimiter
+from server.login_limits import LoginLimits
+from server.ratelimit import create_failures
 from store.db import Database
 from store.migrate import current_revision, head_revision, upgrade
 
@@ -34,11 +35,9 @@ class Services:
     lock: TurnLock
     presence: Presence
     runtime: Any
-    # Failed logins: a few per email stop guessing one password; more per client address, so
-    # that people behind one NAT do not lock each other out.
-    failures_by_email: FailureLimiter = field(default_factory=lambda: FailureLimiter(5, 300))
-    failures_by_address: FailureLimiter = field(default_factory=lambda: FailureLimiter(30, 300))
+    login_limits: LoginLimits
     hub: Any = None
+    sockets: Any = None
 
 
 async def migrate_if_needed(url: str) -> bool:
@@ -68,6 +67,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     from runtime.checkpoints import open_checkpointer
     from runtime.conversation import ConversationRuntime
     from server.ws.hub import Hub
+    from server.ws.sockets import Sockets
     from tools.registry import registry
 
     url = settings.resolved_database_url
@@ -88,7 +88,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         runtime = ConversationRuntime(db, settings, bus, lock, runner)
         await runtime.start()
         stack.push_async_callback(runtime.close)
-        services = Services(settings, db, bus, lock, presence, runtime)
+        failures = create_failures(settings.redis_url)
+        stack.push_async_callback(failures.close)
+        services = Services(settings, db, bus, lock, presence, runtime, LoginLimits(failures))
         services.hub = Hub(services)
         stack.push_async_callback(services.hub.close)
+        services.sockets = Sockets(services)
+        await services.sockets.start()
+        stack.push_async_callback(services.sockets.close)
         yield services

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
 
 from store import crud
@@ -32,10 +33,31 @@ def hash_token(token: str) -> str:
 
 
 def normalise_email(email: str) -> str:
-    cleaned = email.strip().lower()
-    if "@" not in cleaned or cleaned.startswith("@") or cleaned.endswith("@"):
-        raise InvalidValue("users", "email", email, "an email address")
-    return cleaned
+    """The address in the form it is stored (lower case), or InvalidValue if it is not one.
+
+    Syntax only (no DNS look-up); the reserved `.test` domain is allowed for trial set-ups.
+    """
+    try:
+        checked = validate_email(email.strip(), check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise InvalidValue("users", "email", email, f"an email address ({exc})") from None
+    return checked.normalized.lower()
+
+
+def _lookup_key(email: str) -> str:
+    """How an address typed at sign-in is looked up; accounts stored before addresses were
+    validated are still found by their plain lower-case form."""
+    try:
+        return normalise_email(email)
+    except InvalidValue:
+        return email.strip().lower()
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for LIKE with `\\` as the escape, so `%` and `_` in `text` match only
+    themselves."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 @dataclass(frozen=True)
@@ -63,7 +85,7 @@ class Users:
         )
         async with crud.writing(self.db, "users") as session:
             if await session.scalar(select(User.id).where(User.email == email)):
-                raise Conflict("users", f"email {email!r} is already registered")
+                raise Conflict("users", "that email address cannot be registered")
             await crud.add(session, user)
         return user
 
@@ -72,7 +94,7 @@ class Users:
             return await crud.fetch(session, User, user_id)
 
     async def get_by_email(self, email: str) -> User | None:
-        return await crud.first(self.db, select(User).where(User.email == email.strip().lower()))
+        return await crud.first(self.db, select(User).where(User.email == _lookup_key(email)))
 
     async def many(self, user_ids: list[str]) -> list[User]:
         if not user_ids:
@@ -83,15 +105,16 @@ class Users:
         """Users whose name contains `query`, or whose email is exactly `query`, by name.
 
         Emails are matched whole so that search cannot be used to list the directory's
-        addresses; a query shorter than two characters finds nobody.
+        addresses; a query shorter than two characters finds nobody. `%` and `_` are plain
+        characters here, not wildcards.
         """
         needle = query.strip().lower()
         if len(needle) < 2:
             return []
-        pattern = f"%{needle}%"
+        by_name = func.lower(User.name).like(like_pattern(needle), escape="\\")
         query = (
             select(User)
-            .where(or_(func.lower(User.name).like(pattern), func.lower(User.email) == needle))
+            .where(or_(by_name, func.lower(User.email) == needle))
             .order_by(User.name)
             .limit(max(1, min(limit, 100)))
         )
@@ -99,10 +122,7 @@ class Users:
 
     async def authenticate(self, email: str, password: str) -> User | None:
         """The user if the password matches, else None (same cost either way)."""
-        try:
-            user = await self.get_by_email(normalise_email(email))
-        except InvalidValue:
-            user = None
+        user = await self.get_by_email(email)
         stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
         try:
             await asyncio.to_thread(_hasher.verify, stored, password)

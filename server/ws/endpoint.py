@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 
@@ -18,14 +18,36 @@ router = APIRouter()
 
 
 def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
-    """Browsers send `Origin`; it must be listed, or be this server itself. Clients that send
-    none (not a browser, so no cross-site risk) are let through to authenticate."""
+    """Browsers send `Origin`; it must be one of `allowed` (`*` allows any), or, when nothing
+    is configured, one of this server's own origins. The `Host` header is never trusted: the
+    client writes it. Clients that send no Origin (not a browser, so no cross-site risk) are
+    let through to authenticate."""
     origin = websocket.headers.get("origin")
     if origin is None or "*" in allowed:
         return True
-    if origin.rstrip("/") in {a.rstrip("/") for a in allowed}:
-        return True
-    return urlsplit(origin).netloc.lower() == (websocket.headers.get("host") or "").lower()
+    permitted = {a.rstrip("/").lower() for a in allowed} or own_origins(websocket)
+    return origin.rstrip("/").lower() in permitted
+
+
+def own_origins(websocket: WebSocket) -> set[str]:
+    """The origins of the address this connection reached (the socket the server bound), with
+    `localhost` and `127.0.0.1` as aliases of each other on loopback."""
+    server = websocket.scope.get("server")
+    if not server or server[1] is None:
+        return set()
+    host, port = str(server[0]), int(server[1])
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    hosts = {host}
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_loopback:
+            hosts |= {"127.0.0.1", "localhost", "::1"}
+    origins = set()
+    for name in hosts:
+        shown = f"[{name}]" if ":" in name else name
+        origins.add(f"{scheme}://{shown}:{port}")
+        if (scheme, port) in {("http", 80), ("https", 443)}:
+            origins.add(f"{scheme}://{shown}")
+    return origins
 
 
 @router.websocket("/ws")
@@ -48,5 +70,6 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         if reader.done() and not reader.cancelled() and reader.exception() is not None:
             connection.abort(Close.INTERNAL_ERROR, "internal_error")
         await services.hub.drop(connection)
+        await services.sockets.release(connection)
         await connection.stop_writing(writer)
         await connection.shut()

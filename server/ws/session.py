@@ -89,7 +89,7 @@ class Session:
             return self._refuse("the token is unknown, expired or revoked", ref)
         connection.user, connection.token = user, token
         self.token_checked = time.monotonic()
-        if not self.services.hub.register(connection):
+        if not await self.services.sockets.admit(connection):
             limit = self.settings.max_connections_per_user
             connection.error("too_many_connections", f"at most {limit} sockets per user", ref)
             connection.close(Close.TOO_MANY_CONNECTIONS, "too_many_connections")

@@ -1,9 +1,12 @@
-"""Websocket limits: frame rate, abusive clients, sockets per user, idle time, slow consumers."""
+"""Websocket limits: frame rate, abusive clients, sockets per user (across processes), idle
+time, slow consumers, and logout closing sockets."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+
+import pytest
 
 from server.ws.codes import Close
 from tests.server.live import Api, live_server, socket
@@ -111,3 +114,67 @@ async def test_slow_consumer_is_closed_without_stalling_others(make_settings) ->
 
 def test_frames_are_compact_json() -> None:
     assert json.dumps({"a": 1}, separators=(",", ":")) == '{"a":1}'
+
+
+async def test_logout_closes_the_tokens_sockets_at_once(make_settings) -> None:
+    async with live_server(make_settings()) as live:
+        api = Api(live)
+        alice = await api.register("Alice")
+        other = await api.ok(
+            "POST", "/api/auth/login", json={"email": alice.email, "password": "correct horse"}
+        )
+        async with (
+            socket(live, alice.token) as first,
+            socket(live, alice.token, auth=False) as second,
+            socket(live, other["token"]) as elsewhere,
+        ):
+            await second.send({"type": "auth", "token": alice.token})
+            assert (await second.recv())["type"] == "ready"
+            assert (await api.call("POST", "/api/auth/logout", alice)).status_code == 204
+            # No frame is sent: the sockets learn of the logout from the server, not on use.
+            for closed in (first, second):
+                error = await closed.recv()
+                assert error["type"] == "error" and error["code"] == "unauthenticated"
+                assert await closed.closed_with() == Close.UNAUTHENTICATED
+            assert first.conn.close_reason == "token_revoked"
+            # Another sign-in of the same person keeps its socket.
+            assert (await elsewhere.request({"type": "ping"}))["type"] == "pong"
+        await api.close()
+
+
+async def test_logout_through_one_process_closes_sockets_on_another(
+    make_settings, redis_url: str | None
+) -> None:
+    if redis_url is None:
+        pytest.skip("needs REDIS_URL: in-process buses do not cross servers")
+    settings = make_settings()
+    async with live_server(settings) as one, live_server(settings) as two:
+        api = Api(one)
+        alice = await api.register("Alice")
+        async with socket(two, alice.token) as there:
+            assert (await api.call("POST", "/api/auth/logout", alice)).status_code == 204
+            assert (await there.recv())["code"] == "unauthenticated"
+            assert await there.closed_with() == Close.UNAUTHENTICATED
+        await api.close()
+
+
+async def test_the_socket_cap_holds_across_processes(make_settings, redis_url: str | None) -> None:
+    if redis_url is None:
+        pytest.skip("needs REDIS_URL: without it each process counts its own sockets")
+    settings = make_settings(max_connections_per_user=2)
+    async with live_server(settings) as one, live_server(settings) as two:
+        api = Api(one)
+        alice = await api.register("Alice")
+        async with socket(one, alice.token), socket(two, alice.token) as kept:
+            async with socket(two, alice.token, auth=False) as third:
+                await third.send({"type": "auth", "token": alice.token})
+                assert (await third.recv())["code"] == "too_many_connections"
+                assert await third.closed_with() == Close.TOO_MANY_CONNECTIONS
+            async with socket(one, alice.token, auth=False) as fourth:
+                await fourth.send({"type": "auth", "token": alice.token})
+                assert (await fourth.recv())["code"] == "too_many_connections"
+            assert (await kept.request({"type": "ping"}))["type"] == "pong"
+        # Closed sockets give their slots back in every process.
+        async with socket(two, alice.token), socket(one, alice.token) as again:
+            assert (await again.request({"type": "ping"}))["type"] == "pong"
+        await api.close()

@@ -89,7 +89,6 @@ def live_server(database_url: str, redis_url: str | None, tmp_path: Path) -> Ite
         openai_base_url=None,
         default_model=f"{SLOW_OFFLINE_PROVIDER}:default",
         data_dir=tmp_path,
-        allowed_origins=["*"],
         frames_per_second=200.0,
         frame_burst=400,
     )

@@ -42,7 +42,10 @@ export function onUnauthorized(fn) {
 function errorFrom(status, body) {
   const detail = body && typeof body === "object" ? (body.detail ?? body) : null;
   if (detail && typeof detail === "object" && !Array.isArray(detail)) {
-    return new ApiError(status, detail.code || `http_${status}`, detail.message || `HTTP ${status}`);
+    const err = new ApiError(status, detail.code || `http_${status}`, detail.message || `HTTP ${status}`);
+    // Which fields were refused, when the server says (`[{loc: ["body", field], msg}]`).
+    if (Array.isArray(detail.details)) err.fields = detail.details.map((d) => (d.loc || []).at(-1));
+    return err;
   }
   if (Array.isArray(detail)) {
     // FastAPI's validation list: name the first offending field.

@@ -23,7 +23,11 @@ export function mountAuth(main, { mode, onSignedIn }) {
     heading,
     signUp ? field("Name", name) : null,
     field("Email", email),
-    field("Password", password, signUp ? "At least 8 characters." : null),
+    field(
+      "Password",
+      password,
+      signUp ? "At least 8 characters, hard to guess: not a common password, not your email." : null,
+    ),
     error,
     submit,
     h("p", { class: "switch" },
@@ -43,8 +47,11 @@ export function mountAuth(main, { mode, onSignedIn }) {
       session.save(result.user, result.token);
       onSignedIn(result.user);
     } catch (err) {
-      showError(error, err);
-      (signUp && err.code?.includes("email") ? email : password).focus();
+      const badEmail = signUp && (err.fields?.includes("email") || err.code === "registration_failed");
+      showError(error, badEmail && err.code === "invalid_request"
+        ? { message: "Enter a valid email address, such as name@example.com." }
+        : err);
+      (badEmail ? email : password).focus();
     } finally {
       submit.disabled = false;
     }

@@ -1,0 +1,58 @@
+"""Failure counters in Redis, so that every server process sees the same counts and waits.
+
+A key is a hash {n: failures, t: time of the last one} that expires `window` after the last
+failure; times are Redis's own clock, so processes on machines whose clocks differ still agree.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from server.ratelimit import Backoff, Failures
+
+DEFAULT_PREFIX = "elevate:failures:"
+
+# KEYS: counter. Returns {failures, last, now}.
+READ = """
+local t = redis.call('TIME')
+local entry = redis.call('HMGET', KEYS[1], 'n', 't')
+return {entry[1] or '0', entry[2] or '0', t[1] .. '.' .. string.format('%06d', t[2])}
+"""
+
+# KEYS: counter. ARGV: window ms.
+FAIL = """
+local t = redis.call('TIME')
+redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('HSET', KEYS[1], 't', t[1] .. '.' .. string.format('%06d', t[2]))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+class RedisFailures(Failures):
+    """`Failures` shared by every process on one Redis."""
+
+    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
+        self.prefix = prefix
+        self._redis = Redis.from_url(url, decode_responses=True, socket_timeout=5.0)
+        self._read = self._redis.register_script(READ)
+        self._fail = self._redis.register_script(FAIL)
+
+    async def wait(self, key: str, policy: Backoff) -> float:
+        count, last, now = await self._read(keys=[self.prefix + key])
+        return policy.wait(int(count), float(last), float(now))
+
+    async def fail(self, key: str, policy: Backoff) -> None:
+        await self._fail(keys=[self.prefix + key], args=[max(1, int(policy.window * 1000))])
+
+    async def forget(self, key: str) -> None:
+        await self._redis.delete(self.prefix + key)
+
+    async def mark(self, key: str, ttl: float) -> None:
+        await self._redis.set(self.prefix + "mark:" + key, "1", px=max(1, int(ttl * 1000)))
+
+    async def marked(self, key: str) -> bool:
+        return bool(await self._redis.exists(self.prefix + "mark:" + key))
+
+    async def close(self) -> None:
+        await self._redis.aclose()
