@@ -178,6 +178,7 @@ async def list_messages(
     page = rows[:limit]
     return MessagePage(
         conversation_id=conversation_id,
+        running_turns=await Transcript(db, conversation_id).running_turns(),
         messages=await Transcript(db, conversation_id).messages(page),
         last_seq=await messages.last_seq(conversation_id),
         has_more=len(rows) > limit,
