@@ -381,3 +381,46 @@ async def test_tool_calls_and_hand_offs_come_back_with_the_transcript(
         assert delegated["delegated_by"]["turn_id"] == delegating["turn_id"]
         assert remembered["delegated_by"] is None and delegated["tool_calls"] == []
         assert "tool_calls" not in messages[0], "a person's message has no turn"
+
+
+async def test_deleting_an_agent_that_has_spoken_keeps_its_messages(
+    api: Api, server: LiveServer
+) -> None:
+    alice = await api.register("Alice")
+    helper = await _agent(api, alice)
+    room = await api.conversation(alice, agents=(helper["id"],))
+    async with socket(server, alice.token) as a:
+        await a.subscribe(room["id"])
+        await a.request(
+            {"type": "send", "conversation_id": room["id"], "client_msg_id": "1", "content": "hi"}
+        )
+        assert (await _until_turn_end(a))["status"] == "completed"
+    deleted = await api.call("DELETE", f"/api/agents/{helper['id']}", alice)
+    assert deleted.status_code == 204, deleted.text
+
+    page = await api.ok("GET", f"/api/conversations/{room['id']}/messages", alice)
+    assert [m["author"]["name"] for m in page["messages"]] == ["Alice", "Helper"]
+    assert page["messages"][1]["author"]["agent_id"] == helper["id"]
+    async with socket(server, alice.token) as again:
+        await again.subscribe(room["id"])
+        replayed = [f["message"]["author"]["name"] for f in again.frames if f["type"] == "message"]
+        assert replayed == ["Alice", "Helper"]
+
+    gone = await api.call("GET", f"/api/agents/{helper['id']}", alice)
+    assert gone.status_code == 404
+    assert helper["id"] not in [a["id"] for a in await api.ok("GET", "/api/agents", alice)]
+    conversation = await api.ok("GET", f"/api/conversations/{room['id']}", alice)
+    assert [p["kind"] for p in conversation["participants"]] == ["user"], "it left the room"
+    # Its handle is free again, and the old id cannot be brought back into a room.
+    reborn = await api.ok(
+        "POST", "/api/agents", alice, json={"name": "Helper", "handle": helper["handle"]}
+    )
+    assert reborn["handle"] == helper["handle"] and reborn["id"] != helper["id"]
+    refused = await api.call(
+        "POST",
+        "/api/conversations",
+        alice,
+        json={"title": "x", "participants": [{"kind": "agent", "agent_id": helper["id"]}]},
+    )
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_request"
+    assert (await api.call("DELETE", f"/api/agents/{helper['id']}", alice)).status_code == 404
