@@ -327,6 +327,31 @@ async def test_everyone_sees_who_decided_and_a_second_decision_is_refused(
         assert (await _until_turn_end(a))["status"] == "completed"
 
 
+async def test_two_people_deciding_at_once_get_one_decision_and_one_clear_refusal(
+    api: Api, server: LiveServer
+) -> None:
+    alice, bob = await api.register("Alice"), await api.register("Bob")
+    keeper, room = await _keeper_room(api, alice, bob)
+    async with socket(server, alice.token) as a:
+        await a.subscribe(room["id"])
+        approval = await _ask_to_remember(a, room, keeper)
+        answers = await asyncio.gather(
+            *(
+                api.call("POST", _decision_path(approval), who, json={"approved": ok})
+                for who, ok in ((alice, True), (bob, False), (alice, False))
+            )
+        )
+        codes = sorted(r.status_code for r in answers)
+        assert codes == [200, 409, 409], [r.text for r in answers]
+        refused = [r.json() for r in answers if r.status_code == 409]
+        assert {body["code"] for body in refused} == {"already_decided"}
+        decided = await a.until(lambda f: f["type"] == "tool.decision")
+        winner = next(r.json() for r in answers if r.status_code == 200)
+        assert decided["status"] == winner["status"]
+        assert decided["decided_by"]["id"] == winner["decided_by"]
+        assert (await _until_turn_end(a))["status"] == "completed"
+
+
 async def test_tool_calls_and_hand_offs_come_back_with_the_transcript(
     api: Api, server: LiveServer
 ) -> None:
