@@ -284,6 +284,34 @@ async def test_waiting_for_a_person_does_not_count_against_the_turn_timeout(
         assert (end["status"], end.get("error")) == ("completed", None)
 
 
+@pytest.mark.parametrize("settings_overrides", [{"turn_timeout_seconds": 1.0}])
+async def test_a_delegate_waiting_for_a_person_stops_its_callers_clock_too(
+    api: Api, server: LiveServer
+) -> None:
+    alice = await api.register("Alice")
+    scout, _ = await _keeper_room(api, alice)
+    lead = await api.ok(
+        "POST", "/api/agents", alice, json={"name": "Lead", "delegates_to": [scout["id"]]}
+    )
+    room = await api.conversation(alice, agents=(lead["id"],))
+    async with socket(server, alice.token) as a:
+        await a.subscribe(room["id"])
+        await a.request(
+            {
+                "type": "send",
+                "conversation_id": room["id"],
+                "client_msg_id": "d1",
+                "content": f"/delegate @{scout['handle']} remember the venue is the harbour",
+            }
+        )
+        approval = await a.until(lambda f: f["type"] == "tool.approval")
+        await asyncio.sleep(2.0)
+        await api.ok("POST", _decision_path(approval), alice, json={"approved": True})
+        ends = [await _until_turn_end(a), await _until_turn_end(a)]
+        assert [(e["status"], e.get("error")) for e in ends] == [("completed", None)] * 2
+        assert ends[0]["turn_id"] == approval["turn_id"], "the delegate's turn ends first"
+
+
 @pytest.mark.parametrize("settings_overrides", [{"approval_timeout_seconds": 0.5}])
 async def test_an_expired_approval_is_announced_with_why(api: Api, server: LiveServer) -> None:
     alice = await api.register("Alice")
