@@ -163,9 +163,13 @@ export class Transcript {
     const turn = message.turn_id && this.turns.get(message.turn_id);
     if (!turn) return;
     turn.el.remove();
-    // Its reply is stored, so nothing in it can still be decided (a turn cancelled mid-wait).
+    // Its reply is stored, so nothing in it can still be decided: say how each wait ended (a
+    // decision this page missed while offline), or that the turn ended first.
+    const stored = new Map((message.tool_calls || []).map((c) => [c.tool_call_id, c.approval]));
     for (const card of turn.items.querySelectorAll(".approval.awaiting")) {
-      this.closeApproval(card, "Closed: the turn ended before a decision", "decision-closed");
+      const approval = stored.get(card.dataset.toolCall);
+      if (approval && approval.status !== "pending") this.closeApproval(card, this.decisionText(approval), `decision-${approval.status}`);
+      else this.closeApproval(card, "Closed: the turn ended before a decision", "decision-closed");
     }
     turn.stored = true;
     turn.ended = true;
