@@ -156,9 +156,10 @@ class Agents:
             agent = await crud.fetch(session, Agent, agent_id)
             agent.last_active_time = utcnow()
 
-    async def delete(self, agent_id: str) -> None:
+    async def delete(self, agent_id: str) -> list[ConversationParticipant]:
         """Delete the agent, keeping a tombstone so its past messages keep their author (see
-        the module docstring); agents that could delegate to it lose it from `delegates_to`."""
+        the module docstring); agents that could delegate to it lose it from `delegates_to`.
+        Returns the places in conversations it left, for the caller to announce."""
         async with self.db.session() as session:
             agent = await _live(session, agent_id)
             for other in await session.scalars(
@@ -167,12 +168,21 @@ class Agents:
                 if agent_id in (other.delegates_to or []):
                     other.delegates_to = [d for d in other.delegates_to if d != agent_id]
                     _bump(other, None)
+            left = list(
+                await session.scalars(
+                    select(ConversationParticipant).where(
+                        ConversationParticipant.agent_id == agent_id,
+                        ConversationParticipant.is_removed.is_(False),
+                    )
+                )
+            )
             await _forget(session, agent_id)
             # `~` is not allowed in a handle: nobody can mention or claim the tombstone's.
             agent.handle = f"~{agent.id.lower()}"
             agent.delegates_to, agent.attached_prompts, agent.tools = [], [], []
             agent.deleted_at = utcnow()
             _bump(agent, None)
+        return left
 
     async def attached_prompts(
         self, agent_id: str, group_id: str | None = None

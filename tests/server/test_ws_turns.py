@@ -448,8 +448,10 @@ async def test_deleting_an_agent_that_has_spoken_keeps_its_messages(
             {"type": "send", "conversation_id": room["id"], "client_msg_id": "1", "content": "hi"}
         )
         assert (await _until_turn_end(a))["status"] == "completed"
-    deleted = await api.call("DELETE", f"/api/agents/{helper['id']}", alice)
-    assert deleted.status_code == 204, deleted.text
+        deleted = await api.call("DELETE", f"/api/agents/{helper['id']}", alice)
+        assert deleted.status_code == 204, deleted.text
+        left = await a.until(lambda f: f["type"] == "participant.removed")
+        assert left["agent_id"] == helper["id"], "open rooms are told it left"
 
     page = await api.ok("GET", f"/api/conversations/{room['id']}/messages", alice)
     assert [m["author"]["name"] for m in page["messages"]] == ["Alice", "Helper"]
