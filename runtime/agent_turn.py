@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
@@ -35,6 +35,7 @@ from runtime.history import (
 from runtime.prompting import compose, has_memories, members_from_roster, recall
 from runtime.roster import load_roster
 from runtime.settings import Settings
+from runtime.turn_clock import TurnClock
 from runtime.turn_state import TurnInputs
 from store.agents import Agents, attached_prompts_in
 from store.db import Database
@@ -63,6 +64,8 @@ class AgentTurnRequest:
     delegation_chain: tuple[str, ...] = ()
     delegate: Callable[[str, str], Awaitable[str]] | None = None
     inputs: TurnInputs | None = None
+    # Stops while a tool call waits for a person; the caller enforces the turn timeout on it.
+    clock: TurnClock = field(default_factory=TurnClock.nested)
 
 
 @dataclass
@@ -103,12 +106,14 @@ class AgentRunner:
         self.db, self.settings, self.registry = db, settings, registry
         self.compiler = compiler or AgentCompiler(db, settings, registry)
         self.checkpointer = checkpointer
-        self.approvals = approvals or ApprovalGate(db)
+        self.approvals = approvals or ApprovalGate(db, timeout=settings.approval_timeout_seconds)
         self.summarizer = summarizer
 
     async def run(self, request: AgentTurnRequest) -> AgentTurnResult:
         """Run the turn to its end (see the module docstring for the contract)."""
-        return await self._drive(request, resume=False)
+        # Turns this one delegates to start from here: their clocks nest in this turn's.
+        with request.clock.active():
+            return await self._drive(request, resume=False)
 
     async def resume(self, request: AgentTurnRequest) -> AgentTurnResult:
         """Continue an interrupted turn from its last checkpoint (same `turn_id`).
@@ -118,7 +123,8 @@ class AgentRunner:
         """
         if self.checkpointer is None:
             raise RuntimeError("resuming a turn needs a checkpointer")
-        return await self._drive(request, resume=True)
+        with request.clock.active():
+            return await self._drive(request, resume=True)
 
     async def _drive(self, request: AgentTurnRequest, *, resume: bool) -> AgentTurnResult:
         inputs = request.inputs
@@ -176,6 +182,7 @@ class AgentRunner:
             approvals=self.approvals,
             emit=request.emit,
             default_timeout=self.settings.tool_timeout_seconds,
+            waiting=request.clock.paused,
         )
         context = TurnContext(
             conversation_id=request.conversation_id,

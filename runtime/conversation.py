@@ -466,7 +466,8 @@ class ConversationRuntime:
         running = self.registry.add(conversation_id, turn.id, runner_task, parent_turn_id)
         finish = TurnFinish(run, turn.id, speaker, parent_turn_id, deltas, inputs)
         try:
-            done, _ = await asyncio.wait({runner_task}, timeout=self.settings.turn_timeout_seconds)
+            # Time spent waiting for a person's approval does not count (see runtime.turn_clock).
+            done = await request.clock.wait(runner_task, self.settings.turn_timeout_seconds)
         except asyncio.CancelledError:
             # This process is closing, or the turn that delegated to this one was cancelled.
             runner_task.cancel()

@@ -15,6 +15,7 @@ EventType = Literal[
     "tool.call",
     "tool.result",
     "tool.approval",
+    "tool.decision",
     "turn.end",
     "typing",
     "presence",

@@ -12,9 +12,12 @@ from sqlalchemy import select
 
 from runtime.wire import message_to_wire
 from server.schemas.base import MAX_ATTACHMENTS_BYTES, MAX_ATTACHMENTS_DEPTH, json_problem
+from server.turn_activity import calls_by_turn
+from store.agents import Agents
 from store.conversations import Conversations
 from store.db import Database
 from store.models import Agent, ConversationMessage, ConversationParticipant, User
+from store.turns import Turns
 
 
 async def names(
@@ -69,7 +72,68 @@ class Transcript:
             author = self._participants.get(m.author_participant_id or "")
             name = self._names.get(author.id, {}).get("name") if author else None
             wire.append(readable(message_to_wire(m, author, name)))
+        await self._with_activity(wire)
         return wire
+
+    # What agents did in their turns (see server.turn_activity) ----------------------------
+
+    async def _with_activity(self, wire: list[dict[str, Any]]) -> None:
+        """Each agent message gets its turn's `tool_calls`, and a delegated one `delegated_by`."""
+        turn_ids = [m["turn_id"] for m in wire if m.get("turn_id")]
+        if not turn_ids:
+            return
+        calls = await calls_by_turn(self.db, turn_ids)
+        parents = {m["turn_id"]: _parent_turn(m) for m in wire if _parent_turn(m)}
+        callers = await self._callers(sorted(set(parents.values())))
+        for m in wire:
+            if m.get("turn_id"):
+                m["tool_calls"] = calls.get(m["turn_id"], [])
+                m["delegated_by"] = callers.get(parents.get(m["turn_id"], ""))
+
+    async def _callers(self, turn_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """parent turn id -> {turn_id, agent {id, name, handle}} of the agent that delegated."""
+        turns = await Turns(self.db).many(turn_ids)
+        by_agent = {p.agent_id: p.id for p in (self._participants or {}).values() if p.agent_id}
+        callers = {}
+        for turn in turns:
+            label = self._names.get(by_agent.get(turn.agent_id or "", ""), {})
+            callers[turn.id] = {
+                "turn_id": turn.id,
+                "agent": {
+                    "id": turn.agent_id,
+                    "name": label.get("name"),
+                    "handle": label.get("handle"),
+                },
+            }
+        return callers
+
+    async def running_turns(self) -> list[dict[str, Any]]:
+        """The turns under way, with their calls so far (a pending approval among them)."""
+        turns = await Turns(self.db).running(self.conversation_id)
+        agents = await Agents(self.db).get_many([t.agent_id for t in turns if t.agent_id])
+        calls = await calls_by_turn(self.db, [t.id for t in turns])
+        return [
+            {
+                "turn_id": t.id,
+                "agent": _agent_brief(agents.get(t.agent_id or "")),
+                "parent_turn_id": t.parent_turn_id,
+                "started_at": t.created_at.isoformat() if t.created_at else None,
+                "tool_calls": calls.get(t.id, []),
+            }
+            for t in turns
+        ]
+
+
+def _parent_turn(message: dict[str, Any]) -> str | None:
+    meta = message.get("meta")
+    parent = meta.get("parent_turn_id") if isinstance(meta, dict) else None
+    return parent if isinstance(parent, str) else None
+
+
+def _agent_brief(agent: Agent | None) -> dict[str, Any] | None:
+    if agent is None:
+        return None
+    return {"id": agent.id, "name": agent.name, "handle": agent.handle}
 
 
 def readable(message: dict[str, Any]) -> dict[str, Any]:

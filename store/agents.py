@@ -3,6 +3,10 @@
 Every edit bumps `version`; the runtime caches compiled graphs by (agent id, version), so an edit
 applies on the next turn without a restart. Handles are what people type after `@`: lowercase
 letters, digits, `-` and `_`, unique across agents.
+
+Deleting an agent keeps its row as a tombstone (`deleted_at`), because the messages it wrote
+keep their author: the transcript still shows its name. Everything else goes: it is not found,
+listed, granted tools, remembered or routed to, and its handle is free for a new agent.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import crud
@@ -21,11 +25,20 @@ from store.base import utcnow
 from store.db import Database
 from store.enums import AttachmentOwner
 from store.errors import Conflict, InvalidValue, NotFound
-from store.models import Agent, Attachment, Prompt, Tool
+from store.models import (
+    Agent,
+    AgentTool,
+    Attachment,
+    ConversationParticipant,
+    GroupMember,
+    Memory,
+    Prompt,
+    Tool,
+)
 from store.prompts import Reader
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-FIXED = frozenset({"id", "created_at", "version"})
+FIXED = frozenset({"id", "created_at", "version", "deleted_at"})
 EDITABLE = frozenset(c.key for c in Agent.__mapper__.column_attrs) - FIXED
 
 
@@ -82,7 +95,7 @@ class Agents:
 
     async def get(self, agent_id: str) -> Agent:
         async with self.db.read() as session:
-            return await crud.fetch(session, Agent, agent_id)
+            return await _live(session, agent_id)
 
     async def get_many(self, agent_ids: Iterable[str]) -> dict[str, Agent]:
         """The agents that exist among `agent_ids`, by id."""
@@ -90,19 +103,23 @@ class Agents:
         if not ids:
             return {}
         async with self.db.read() as session:
-            rows = await session.scalars(select(Agent).where(Agent.id.in_(ids)))
+            rows = await session.scalars(
+                select(Agent).where(Agent.id.in_(ids), Agent.deleted_at.is_(None))
+            )
             return {row.id: row for row in rows}
 
     async def get_by_handle(self, handle: str) -> Agent:
         key = handle.strip().lstrip("@").lower()
         async with self.db.read() as session:
-            agent = await session.scalar(select(Agent).where(Agent.handle == key))
+            agent = await session.scalar(
+                select(Agent).where(Agent.handle == key, Agent.deleted_at.is_(None))
+            )
         if agent is None:
             raise NotFound("agents", handle, "handle")
         return agent
 
     async def list(self, created_by: str | None = None, kind: str | None = None) -> list[Agent]:
-        query = select(Agent).order_by(Agent.name, Agent.id)
+        query = select(Agent).where(Agent.deleted_at.is_(None)).order_by(Agent.name, Agent.id)
         if created_by is not None:
             query = query.where(Agent.created_by == created_by)
         if kind is not None:
@@ -123,7 +140,7 @@ class Agents:
         `attached_prompts` must be ones the reader may read (those already listed stay)."""
         _check_fields(fields)
         async with crud.writing(self.db, "agents") as session:
-            agent = await crud.fetch(session, Agent, agent_id)
+            agent = await _live(session, agent_id)
             await _check_references(session, fields, agent_id=agent_id, reader=reader, agent=agent)
             if "handle" in fields:
                 fields["handle"] = check_handle(fields["handle"])
@@ -139,7 +156,7 @@ class Agents:
     async def bump_version(self, agent_id: str, updated_by: str | None = None) -> int:
         """Mark the agent changed (e.g. a grant or an attached prompt changed); the new version."""
         async with self.db.session() as session:
-            agent = await crud.fetch(session, Agent, agent_id)
+            agent = await _live(session, agent_id)
             _bump(agent, updated_by)
             return agent.version
 
@@ -149,15 +166,33 @@ class Agents:
             agent = await crud.fetch(session, Agent, agent_id)
             agent.last_active_time = utcnow()
 
-    async def delete(self, agent_id: str) -> None:
-        """Delete the agent; agents that could delegate to it lose it from `delegates_to`."""
+    async def delete(self, agent_id: str) -> list[ConversationParticipant]:
+        """Delete the agent, keeping a tombstone so its past messages keep their author (see
+        the module docstring); agents that could delegate to it lose it from `delegates_to`.
+        Returns the places in conversations it left, for the caller to announce."""
         async with self.db.session() as session:
-            agent = await crud.fetch(session, Agent, agent_id)
-            for other in await session.scalars(select(Agent).where(Agent.id != agent_id)):
+            agent = await _live(session, agent_id)
+            for other in await session.scalars(
+                select(Agent).where(Agent.id != agent_id, Agent.deleted_at.is_(None))
+            ):
                 if agent_id in (other.delegates_to or []):
                     other.delegates_to = [d for d in other.delegates_to if d != agent_id]
                     _bump(other, None)
-            await session.delete(agent)
+            left = list(
+                await session.scalars(
+                    select(ConversationParticipant).where(
+                        ConversationParticipant.agent_id == agent_id,
+                        ConversationParticipant.is_removed.is_(False),
+                    )
+                )
+            )
+            await _forget(session, agent_id)
+            # `~` is not allowed in a handle: nobody can mention or claim the tombstone's.
+            agent.handle = f"~{agent.id.lower()}"
+            agent.delegates_to, agent.attached_prompts, agent.tools = [], [], []
+            agent.deleted_at = utcnow()
+            _bump(agent, None)
+        return left
 
     async def attached_prompts(
         self, agent_id: str, group_id: str | None = None
@@ -243,12 +278,51 @@ async def _check_references(
         if model is Prompt and reader is not None:
             kept = set(agent.attached_prompts or []) if agent is not None else set()
             query = query.where(or_(reader.condition(), Prompt.id.in_(kept)))
+        if model is Agent:
+            query = query.where(Agent.deleted_at.is_(None))
         existing = set(await session.scalars(query))
         for item in wanted:
             if item not in existing:
                 raise InvalidValue(
                     "agents", key, item, f"the id of an existing {model.__tablename__[:-1]}"
                 )
+
+
+async def _live(session: AsyncSession, agent_id: str) -> Agent:
+    """The agent row, or NotFound for an unknown or deleted agent."""
+    agent = await crud.fetch(session, Agent, agent_id)
+    if agent.deleted_at is not None:
+        raise NotFound("agents", agent_id)
+    return agent
+
+
+async def require_live(session: AsyncSession, table: str, agent_ids: Iterable[str | None]) -> None:
+    """InvalidValue (as for an unknown id) when one of `agent_ids` names a deleted agent."""
+    wanted = [a for a in agent_ids if a]
+    if not wanted:
+        return
+    gone = await session.scalar(
+        select(Agent.id).where(Agent.id.in_(wanted), Agent.deleted_at.is_not(None)).limit(1)
+    )
+    if gone is not None:
+        raise InvalidValue(table, "agent_id", gone, "the id of an existing agent")
+
+
+async def _forget(session: AsyncSession, agent_id: str) -> None:
+    """What deleting the row would have cascaded to, except its place in conversations: it
+    leaves them (removed, like a person who left), so its messages keep their author."""
+    await session.execute(
+        update(ConversationParticipant)
+        .where(ConversationParticipant.agent_id == agent_id)
+        .values(is_removed=True, status="removed")
+    )
+    for model in (AgentTool, GroupMember, Memory):
+        await session.execute(delete(model).where(model.agent_id == agent_id))
+    await session.execute(
+        delete(Attachment).where(
+            Attachment.owner_type == AttachmentOwner.AGENT.value, Attachment.owner_id == agent_id
+        )
+    )
 
 
 def _bump(agent: Agent, updated_by: str | None) -> None:

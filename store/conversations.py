@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from store import crud
+from store.agents import require_live
 from store.base import utcnow
 from store.db import Database
 from store.enums import MemberKind, Role
@@ -52,6 +53,9 @@ class Conversations:
             Conversation, title=title, created_by=created_by, group_id=group_id, policy=policy or {}
         )
         async with crud.writing(self.db, "conversations") as session:
+            await require_live(
+                session, "conversation_participants", (p.agent_id for p in participants)
+            )
             await crud.add(session, conversation)
             wanted = [NewParticipant(user_id=created_by, role=Role.ADMIN.value)]
             wanted += [p for p in participants if p.user_id != created_by]
@@ -118,6 +122,7 @@ class Conversations:
         kind = new.kind
         async with crud.writing(self.db, "conversation_participants") as session:
             await crud.fetch(session, Conversation, conversation_id)
+            await require_live(session, "conversation_participants", [new.agent_id])
             existing = await session.scalar(
                 select(ConversationParticipant).where(
                     ConversationParticipant.conversation_id == conversation_id,

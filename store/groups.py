@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import crud
+from store.agents import require_live
 from store.base import utcnow
 from store.db import Database
 from store.enums import MemberKind, Role
@@ -140,6 +141,7 @@ class Groups:
         kind = MemberKind.USER.value if user_id else MemberKind.AGENT.value
         async with crud.writing(self.db, "group_members") as session:
             await crud.fetch(session, Group, group_id)
+            await require_live(session, "group_members", [agent_id])
             column = GroupMember.user_id if user_id else GroupMember.agent_id
             existing = await session.scalar(
                 select(GroupMember.id).where(

@@ -244,6 +244,13 @@ class Tools:
         query = select(ToolCall).where(ToolCall.turn_id == turn_id).order_by(ToolCall.id)
         return await crud.scalars(self.db, query)
 
+    async def calls_for_turns(self, turn_ids: list[str]) -> list[ToolCall]:
+        """The calls of several turns, oldest first: what a transcript page shows under replies."""
+        if not turn_ids:
+            return []
+        query = select(ToolCall).where(ToolCall.turn_id.in_(turn_ids)).order_by(ToolCall.id)
+        return await crud.scalars(self.db, query)
+
     async def calls_for_conversation(
         self, conversation_id: str, *, status: str | None = None
     ) -> list[ToolCall]:

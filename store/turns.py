@@ -89,6 +89,12 @@ class Turns:
         async with self.db.read() as session:
             return await crud.fetch(session, AgentTurn, turn_id)
 
+    async def many(self, turn_ids: list[str]) -> list[AgentTurn]:
+        """The turns among `turn_ids` that exist (any status)."""
+        if not turn_ids:
+            return []
+        return await crud.scalars(self.db, select(AgentTurn).where(AgentTurn.id.in_(turn_ids)))
+
     async def running(self, conversation_id: str) -> list[AgentTurn]:
         """Turns of the conversation that have not ended, oldest first."""
         async with self.db.read() as session:

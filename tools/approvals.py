@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from store.db import Database
 from store.enums import ToolCallStatus
@@ -42,12 +43,16 @@ class ApprovalGate:
             waiter.set()
         return row
 
+    def timeout_for(self, within: float | None) -> float:
+        """How long `wait(..., within)` waits: `within`, or the gate's own time-out."""
+        return self.timeout if within is None else within
+
     async def wait(self, tool_call_id: str, within: float | None = None) -> bool | None:
         """True once approved, False once denied, None if nobody decided in time.
 
         On time-out the row is closed as `timeout` so that a late decision is refused.
         """
-        timeout = self.timeout if within is None else within
+        timeout = self.timeout_for(within)
         deadline = time.monotonic() + timeout
         event = self._waiters.setdefault(tool_call_id, asyncio.Event())
         try:
@@ -69,6 +74,38 @@ class ApprovalGate:
                     pass
         finally:
             self._waiters.pop(tool_call_id, None)
+
+
+def approval_state(row: ToolCall) -> str | None:
+    """Where a call stands with a person: `pending`, `approved`, `denied` or `timeout` (nobody
+    decided in time); None for a call that never waited for one."""
+    if row.status == ToolCallStatus.PENDING_APPROVAL.value:
+        return "pending"
+    if row.decided_by is not None:
+        return "denied" if row.status == ToolCallStatus.DENIED.value else "approved"
+    if (row.error or "").startswith(f"{APPROVAL_TIMEOUT}:"):
+        return "timeout"
+    return None
+
+
+def decision_fields(row: ToolCall, decider_name: str | None) -> dict[str, Any]:
+    """How a call's wait for approval ended, as the `tool.decision` frame and the transcript
+    show it: `status` (see `approval_state`), who decided and when, and, for a call nobody
+    decided, why (`reason`)."""
+    decided = row.decided_by is not None
+    return {
+        "status": approval_state(row),
+        "decided_by": {"id": row.decided_by, "name": decider_name} if decided else None,
+        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+        "reason": None if decided else _reason(row.error),
+    }
+
+
+def _reason(error: str | None) -> str | None:
+    # Stored errors are "<code>: <message>"; people read the message.
+    if not error:
+        return None
+    return error.split(": ", 1)[1] if ": " in error else error
 
 
 def _expired(timeout: float) -> str:

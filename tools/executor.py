@@ -8,11 +8,13 @@ a `ToolOutcome` with a stable code, and every call leaves a `tool_calls` row.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import inspect
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,8 +22,9 @@ from pydantic import ValidationError
 from store.db import Database
 from store.enums import ToolCallStatus
 from store.tools import Tools
+from store.users import Users
 from tools import errors
-from tools.approvals import ApprovalGate
+from tools.approvals import ApprovalGate, decision_fields
 from tools.context import ToolContext
 from tools.grants import DEFAULT_TIMEOUT_SECONDS, GrantConfig
 from tools.outcome import ToolOutcome
@@ -30,6 +33,7 @@ from tools.results import DEFAULT_MAX_RESULT_CHARS, bounded, json_safe
 from tools.schema import without
 
 Emit = Callable[[dict[str, Any]], Awaitable[None] | None]
+Waiting = Callable[[], AbstractContextManager[Any]]
 MAX_REPORTED_ERRORS = 3
 
 
@@ -37,8 +41,9 @@ class ToolExecutor:
     """Calls tools for one agent turn.
 
     `grants` maps tool names to their `GrantConfig` (see `tools.grants.grants_from_rows`);
-    `emit` receives frame-shaped events (`tool.approval`); `approvals` is the process's
-    `ApprovalGate` (a private one is made if none is given).
+    `emit` receives frame-shaped events (`tool.approval`, `tool.decision`); `approvals` is the
+    process's `ApprovalGate` (a private one is made if none is given); `waiting` gives the
+    context a call waits for a person in (the runtime stops the turn's clock there).
     """
 
     def __init__(
@@ -53,6 +58,7 @@ class ToolExecutor:
         default_timeout: float = DEFAULT_TIMEOUT_SECONDS,
         approval_timeout: float | None = None,
         max_result_chars: int = DEFAULT_MAX_RESULT_CHARS,
+        waiting: Waiting | None = None,
     ) -> None:
         self.registry = registry
         self.db = db
@@ -64,6 +70,7 @@ class ToolExecutor:
         self.default_timeout = default_timeout
         self.approval_timeout = approval_timeout
         self.max_result_chars = max_result_chars
+        self.waiting = waiting or contextlib.nullcontext
         self.calls: Counter[str] = Counter()
 
     # What the model may see --------------------------------------------------------------
@@ -195,17 +202,9 @@ class ToolExecutor:
         )
         outcome = _Ended(spec.name, call_id, row.id, started)
         if grant.requires_approval:
-            decision = await self._await_approval(spec, call_id, row.id, model_args)
-            if decision is not True:
-                code = errors.APPROVAL_DENIED if decision is False else errors.APPROVAL_TIMEOUT
-                ended = outcome.failed(
-                    ToolCallStatus.DENIED if decision is False else ToolCallStatus.TIMEOUT,
-                    code,
-                    "a person denied this call"
-                    if decision is False
-                    else "nobody approved this call in time",
-                )
-                return await self._finish(ended)
+            refused = await self._approval(spec, call_id, outcome, model_args)
+            if refused is not None:
+                return await self._finish(refused)
             started = outcome.started = time.perf_counter()
         kwargs = self._kwargs(spec, grant, arguments, call_id, row.id)
         timeout = grant.timeout_seconds or self.default_timeout
@@ -232,21 +231,51 @@ class ToolExecutor:
             ended = outcome.succeeded(bounded(result, self.max_result_chars))
         return await self._finish(ended)
 
+    async def _approval(
+        self, spec: ToolSpec, call_id: str | None, outcome: _Ended, args: dict[str, Any]
+    ) -> ToolOutcome | None:
+        """Wait for a person; None once approved, else the outcome of the refused call."""
+        try:
+            decision = await self._await_approval(spec, call_id, outcome.tool_call_id, args)
+        except asyncio.CancelledError:
+            # The turn ended while the call waited: close the card so nobody decides it later.
+            ended = outcome.failed(
+                ToolCallStatus.ERROR, errors.CANCELLED, "the turn ended before a decision"
+            )
+            await asyncio.shield(self._finish(ended))
+            raise
+        if decision is True:
+            return None
+        if decision is False:
+            return outcome.failed(
+                ToolCallStatus.DENIED, errors.APPROVAL_DENIED, "a person denied this call"
+            )
+        waited = self.approvals.timeout_for(self.approval_timeout)
+        return outcome.failed(
+            ToolCallStatus.TIMEOUT,
+            errors.APPROVAL_TIMEOUT,
+            f"nobody approved this call within {waited:g} s",
+        )
+
     async def _await_approval(
         self, spec: ToolSpec, call_id: str | None, tool_call_id: str, args: dict[str, Any]
     ) -> bool | None:
-        await self._emit(
-            {
-                "type": "tool.approval",
-                "conversation_id": self.context.conversation_id,
-                "turn_id": self.context.turn_id,
-                "call_id": call_id,
-                "tool_call_id": tool_call_id,
-                "tool": spec.name,
-                "arguments": args,
-            }
-        )
-        return await self.approvals.wait(tool_call_id, self.approval_timeout)
+        frame = {
+            "conversation_id": self.context.conversation_id,
+            "turn_id": self.context.turn_id,
+            "call_id": call_id,
+            "tool_call_id": tool_call_id,
+            "tool": spec.name,
+        }
+        await self._emit({"type": "tool.approval", **frame, "arguments": args})
+        with self.waiting():
+            decision = await self.approvals.wait(tool_call_id, self.approval_timeout)
+        # Everyone watching learns who decided (or that time ran out), whichever process it was.
+        row = await self.store.get_call(tool_call_id)
+        deciders = await Users(self.db).many([row.decided_by]) if row.decided_by else []
+        name = deciders[0].name if deciders else None
+        await self._emit({"type": "tool.decision", **frame, **decision_fields(row, name)})
+        return decision
 
     def _kwargs(
         self,

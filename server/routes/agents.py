@@ -12,8 +12,9 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 from pydantic import ValidationError
 
+from runtime.events import event
 from server.access import can_edit_agent, require_agent_editor
-from server.deps import AgentsDep, CurrentUser, MemoriesDep, ToolsDep
+from server.deps import AgentsDep, CurrentUser, MemoriesDep, ServicesDep, ToolsDep
 from server.errors import forbidden
 from server.schemas.agents import (
     AgentCreate,
@@ -115,9 +116,22 @@ async def update_agent(
 
 
 @router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_agent(agent_id: str, user: CurrentUser, agents: AgentsDep) -> Response:
+async def delete_agent(
+    agent_id: str, user: CurrentUser, agents: AgentsDep, services: ServicesDep
+) -> Response:
+    """Its past messages stay, under its name; open rooms are told it left them."""
     require_agent_editor(await agents.get(agent_id), user)
-    await agents.delete(agent_id)
+    for left in await agents.delete(agent_id):
+        await services.bus.publish(
+            left.conversation_id,
+            event(
+                "participant.removed",
+                left.conversation_id,
+                participant_id=left.id,
+                user_id=None,
+                agent_id=agent_id,
+            ),
+        )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

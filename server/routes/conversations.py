@@ -194,6 +194,7 @@ async def list_messages(
     page = await messages.page(conversation_id, after_seq, limit)
     return MessagePage(
         conversation_id=conversation_id,
+        running_turns=await Transcript(db, conversation_id).running_turns(),
         messages=await Transcript(db, conversation_id).messages(page.messages),
         last_seq=await messages.last_seq(conversation_id),
         has_more=page.has_more,

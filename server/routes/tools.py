@@ -8,11 +8,11 @@ from fastapi import APIRouter
 
 from server.access import require_conversation
 from server.deps import CurrentUser, DatabaseDep, ToolsDep
-from server.errors import not_found
+from server.errors import ApiError, not_found
 from server.schemas.agents import ToolPublic
 from server.schemas.conversations import DecisionIn
 from store.enums import Role
-from store.errors import NotFound
+from store.errors import Conflict, NotFound
 
 router = APIRouter(prefix="/api", tags=["tools"])
 
@@ -34,7 +34,10 @@ async def decide(
     if call.conversation_id is None:
         raise not_found("tool call")
     await require_conversation(db, call.conversation_id, user.id, Role.MEMBER.value)
-    decided = await tools.set_decision(tool_call_id, body.approved, user.id)
+    try:
+        decided = await tools.set_decision(tool_call_id, body.approved, user.id)
+    except Conflict:
+        raise await _already_decided(tools, tool_call_id) from None
     return {
         "id": decided.id,
         "conversation_id": decided.conversation_id,
@@ -43,3 +46,14 @@ async def decide(
         "status": decided.status,
         "decided_by": decided.decided_by,
     }
+
+
+async def _already_decided(tools: ToolsDep, tool_call_id: str) -> ApiError:
+    """409 `already_decided`: someone else decided first, time ran out, or the turn ended."""
+    call = await tools.get_call(tool_call_id)
+    return ApiError(
+        409,
+        "already_decided",
+        f"this call is no longer waiting for approval (it is {call.status})",
+        details={"status": call.status, "decided_by": call.decided_by},
+    )

@@ -76,6 +76,8 @@ class MessagePage(Out):
     messages: list[dict[str, Any]]
     last_seq: int
     has_more: bool
+    # Turns under way, with their tool calls so far (a call waiting for approval among them).
+    running_turns: list[dict[str, Any]] = []
 
 
 class SendAck(Out):

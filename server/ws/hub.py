@@ -27,6 +27,7 @@ from runtime.bus import Event, Subscription
 from runtime.events import event
 from server.errors import not_found
 from server.transcript import Transcript
+from server.turn_activity import running_turn_frames
 from server.ws.codes import Close
 from server.ws.connection import Connection, encode
 from server.ws.frames import FrameError
@@ -353,6 +354,9 @@ class Hub:
                     resumed=True,
                 )
             )
+            # Its tool calls so far, so a call waiting for approval can still be decided.
+            for frame in await running_turn_frames(self.services.db, turn):
+                await connection.send_waiting(frame)
 
     async def _check_access(self, watch: Watch, item: Event, text: str) -> None:
         """Its user was removed from the conversation: cut the socket off, unless the user

@@ -46,6 +46,8 @@ class Agent(Base):
     updated_at: Mapped[datetime | None]
     updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set when the agent is deleted: the row stays so its messages keep their author.
+    deleted_at: Mapped[datetime | None]
 
 
 class Tool(Base):

@@ -11,6 +11,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel
 
+from runtime.turn_clock import TurnClock
 from store.db import Database
 from store.errors import Conflict
 from store.tools import Tools
@@ -372,3 +373,81 @@ async def test_cancelled_turn_closes_the_running_call(
         await task
     [row] = await Tools(db).calls_for_turn(world.turn_id)
     assert (row.status, row.error) == ("error", "cancelled: the turn was cancelled")
+
+
+async def test_everyone_is_told_who_decided(
+    db: Database, world: World, ran: list[dict[str, Any]]
+) -> None:
+    gate, seen = ApprovalGate(db), Approvals()
+    grants = {"send_email": GrantConfig(requires_approval=True)}
+    run = executor(db, world, ran, grants, approvals=gate, emit=seen.emit)
+    pending = asyncio.create_task(run.call("send_email", {"to": "a", "subject": "b"}, "c1"))
+    asked = await seen.frames.get()
+    await gate.decide(asked["tool_call_id"], True, world.other_user_id)
+    decided = await seen.frames.get()
+    assert decided["type"] == "tool.decision"
+    assert {k: decided[k] for k in ("tool_call_id", "call_id", "turn_id", "tool", "status")} == {
+        "tool_call_id": asked["tool_call_id"],
+        "call_id": "c1",
+        "turn_id": world.turn_id,
+        "tool": "send_email",
+        "status": "approved",
+    }
+    assert decided["decided_by"] == {"id": world.other_user_id, "name": "Bob"}
+    assert decided["decided_at"] and decided["reason"] is None
+    assert (await pending).ok
+
+
+async def test_an_expired_approval_is_announced_with_why(
+    db: Database, world: World, ran: list[dict[str, Any]]
+) -> None:
+    seen = Approvals()
+    run = executor(
+        db,
+        world,
+        ran,
+        {"send_email": GrantConfig(requires_approval=True)},
+        approvals=ApprovalGate(db, poll_interval=0.01),
+        approval_timeout=0.05,
+        emit=seen.emit,
+    )
+    outcome = await run.call("send_email", {"to": "a", "subject": "b"}, "c1")
+    assert outcome.error == "nobody approved this call within 0.05 s"
+    frames = [seen.frames.get_nowait() for _ in range(seen.frames.qsize())]
+    assert [f["type"] for f in frames] == ["tool.approval", "tool.decision"]
+    expired = frames[1]
+    assert (expired["status"], expired["decided_by"]) == ("timeout", None)
+    assert expired["reason"] == "no decision within 0.05 s"
+
+
+async def test_a_turn_ending_while_a_call_waits_closes_it(
+    db: Database, world: World, ran: list[dict[str, Any]]
+) -> None:
+    """The card of a turn that ended (cancelled, timed out) cannot be approved afterwards."""
+    gate, seen = ApprovalGate(db), Approvals()
+    grants = {"send_email": GrantConfig(requires_approval=True)}
+    run = executor(db, world, ran, grants, approvals=gate, emit=seen.emit)
+    pending = asyncio.create_task(run.call("send_email", {"to": "a", "subject": "b"}, "c1"))
+    asked = await seen.frames.get()
+    pending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    row = await Tools(db).get_call(asked["tool_call_id"])
+    assert (row.status, row.error) == ("error", "cancelled: the turn ended before a decision")
+    with pytest.raises(Conflict):
+        await gate.decide(asked["tool_call_id"], True, world.user_id)
+    assert ran == []
+
+
+async def test_the_wait_for_a_person_happens_in_the_waiting_context(
+    db: Database, world: World, ran: list[dict[str, Any]]
+) -> None:
+    clock = TurnClock()
+    gate, seen = ApprovalGate(db), Approvals()
+    grants = {"send_email": GrantConfig(requires_approval=True)}
+    run = executor(db, world, ran, grants, approvals=gate, emit=seen.emit, waiting=clock.paused)
+    pending = asyncio.create_task(run.call("send_email", {"to": "a", "subject": "b"}, "c1"))
+    asked = await seen.frames.get()
+    assert clock.is_paused
+    await gate.decide(asked["tool_call_id"], True, world.user_id)
+    assert (await pending).ok and not clock.is_paused

@@ -111,10 +111,13 @@ export class Transcript {
     const status = message.status && message.status !== "complete" ? message.status : null;
     const turn = message.turn_id ? this.turns.get(message.turn_id) || this.finishedTurns.get(message.turn_id) : null;
     const name = author.name || (message.kind === "system" ? "System" : turn?.agent?.name || "Unknown");
+    // Live, the page knows the caller from the turn; read back, the server says who delegated.
+    const caller = turn?.parent ? turn.parentName || "another agent" : message.delegated_by?.agent?.name || null;
+    const reason = status === "failed" ? this.failureReason(message) : null;
     const el = h(
       "li",
       {
-        class: `msg ${this.authorClass(message)}${mine ? " mine" : ""}${status ? ` status-${status}` : ""}${turn?.parent ? " nested" : ""}`,
+        class: `msg ${this.authorClass(message)}${mine ? " mine" : ""}${status ? ` status-${status}` : ""}${caller ? " nested" : ""}`,
         id: `msg-${this.conversationId}-${message.seq}`,
         dataset: { seq: String(message.seq), turn: message.turn_id || "" },
       },
@@ -122,23 +125,36 @@ export class Transcript {
         "div",
         { class: "meta" },
         h("span", { class: "author" }, mine ? `${name} (you)` : name),
-        turn?.parent ? h("span", { class: "via" }, `delegated by ${turn.parentName || "another agent"}`) : null,
+        caller ? h("span", { class: "via" }, `delegated by ${caller}`) : null,
         h("time", { datetime: message.created_at || "" }, formatTime(message.created_at)),
         status ? h("span", { class: `badge badge-${status}` }, status) : null,
       ),
       h("div", { class: "body" }, richText(message.content || "")),
+      reason ? h("p", { class: "turn-error", role: "note" }, `Failed: ${reason}`) : null,
     );
-    const activity = turn ? turn.activity : this.activityFromMeta(message.meta);
+    const activity = turn ? turn.activity : this.storedActivity(message);
     if (activity && activity.querySelector("li")) el.append(activity);
     return el;
   }
 
-  // Messages loaded from history have no live tool frames; show what the server kept in meta.
-  activityFromMeta(meta) {
-    const calls = meta && Array.isArray(meta.tool_calls) ? meta.tool_calls : [];
+  // Why a turn failed, as stored with its message (`meta.error`), e.g. a turn timeout.
+  failureReason(message) {
+    const error = message.meta && message.meta.error;
+    return error ? pretty(error) : "the reply could not be finished";
+  }
+
+  // Messages read back from the server (a reload, a late join) carry their turn's tool calls
+  // and hand-offs; render them as the live frames were.
+  storedActivity(message) {
+    const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
     if (!calls.length) return null;
     const { box, items } = this.activityBox();
-    for (const call of calls) items.append(this.renderToolCall(call));
+    for (const call of calls) {
+      items.append(this.renderToolCall(call));
+      if (call.tool === "delegate" && call.status === "ok" && call.arguments?.agent) {
+        items.append(this.delegationItem(`@${call.arguments.agent}`));
+      }
+    }
     this.updateActivitySummary(box, items);
     return box;
   }
@@ -147,6 +163,14 @@ export class Transcript {
     const turn = message.turn_id && this.turns.get(message.turn_id);
     if (!turn) return;
     turn.el.remove();
+    // Its reply is stored, so nothing in it can still be decided: say how each wait ended (a
+    // decision this page missed while offline), or that the turn ended first.
+    const stored = new Map((message.tool_calls || []).map((c) => [c.tool_call_id, c.approval]));
+    for (const card of turn.items.querySelectorAll(".approval.awaiting")) {
+      const approval = stored.get(card.dataset.toolCall);
+      if (approval && approval.status !== "pending") this.closeApproval(card, this.decisionText(approval), `decision-${approval.status}`);
+      else this.closeApproval(card, "Closed: the turn ended before a decision", "decision-closed");
+    }
     turn.stored = true;
     turn.ended = true;
     this.turns.delete(message.turn_id);
@@ -261,9 +285,13 @@ export class Transcript {
     return turn;
   }
 
+  delegationItem(who) {
+    return h("li", { class: "delegation" }, h("span", { class: "arrow", "aria-hidden": "true" }, "↳ "), `Delegated to ${who}`);
+  }
+
   noteDelegation(parent, child) {
     const who = child.agent?.handle ? `@${child.agent.handle}` : child.agent?.name || "another agent";
-    parent.items.append(h("li", { class: "delegation" }, h("span", { class: "arrow", "aria-hidden": "true" }, "↳ "), `Delegated to ${who}`));
+    parent.items.append(this.delegationItem(who));
     this.updateActivitySummary(parent.activity, parent.items);
   }
 
@@ -303,9 +331,28 @@ export class Transcript {
           h("pre", {}, pretty(call.arguments ?? {})),
           result !== undefined ? h("p", { class: "label" }, status === "ok" ? "Result" : "Error") : null,
           result !== undefined ? h("pre", { class: "tool-result" }, pretty(result)) : null,
+          call.approval ? h("p", { class: "approval-outcome" }, this.decisionText(call.approval)) : null,
         ),
       ),
     );
+  }
+
+  // "Approved by Bob", "Denied by you", "Expired: no decision within 300 s".
+  decisionText(decision) {
+    const who = decision.decided_by;
+    const by = who ? (this.me && who.id === this.me.id ? "you" : who.name || "someone") : null;
+    switch (decision.status) {
+      case "approved":
+        return `Approved by ${by || "someone"}`;
+      case "denied":
+        return `Denied by ${by || "someone"}`;
+      case "timeout":
+        return `Expired: ${decision.reason || "nobody decided in time"}`;
+      case "pending":
+        return "Waiting for approval";
+      default:
+        return `Closed: ${decision.reason || decision.status}`;
+    }
   }
 
   toolCall(frame) {
@@ -332,10 +379,16 @@ export class Transcript {
     this.updateActivitySummary(turn.activity, turn.items);
   }
 
+  approvalCard(toolCallId) {
+    return [...this.scroller.querySelectorAll(".approval")].find((el) => el.dataset.toolCall === toolCallId) || null;
+  }
+
   toolApproval(frame) {
     const turn = this.ensureTurn(frame.turn_id, null, null);
     if (!turn) return;
     const id = frame.tool_call_id;
+    // A resubscribe replays the calls of a running turn: one card per call.
+    if (this.approvalCard(id)) return;
     const status = h("span", { class: "approval-status", role: "status" });
     const approve = h("button", { type: "button", class: "approve" }, "Approve");
     const deny = h("button", { type: "button", class: "deny secondary" }, "Deny");
@@ -345,10 +398,14 @@ export class Transcript {
       status.textContent = approved ? "Approving…" : "Denying…";
       try {
         await this.decide(id, approved);
-        status.textContent = approved ? "Approved" : "Denied";
-        el.classList.remove("awaiting");
-        this.updateActivitySummary(turn.activity, turn.items);
+        // The `tool.decision` frame that follows says it for everyone, this page included.
+        if (el.classList.contains("awaiting")) status.textContent = approved ? "Approved" : "Denied";
       } catch (err) {
+        if (err.code === "already_decided") {
+          // Someone else was first (or time ran out): their decision stands.
+          if (el.classList.contains("awaiting")) status.textContent = `Already decided: ${err.message}`;
+          return;
+        }
         status.textContent = `Could not record the decision: ${err.message}`;
         approve.disabled = false;
         deny.disabled = false;
@@ -363,12 +420,31 @@ export class Transcript {
       h("pre", {}, pretty(frame.arguments ?? {})),
       h("div", { class: "actions", role: "group", "aria-label": `Approve or deny ${frame.tool}` }, approve, deny, status),
     );
+    el._status = status;
     turn.items.append(el);
     turn.activity.open = true;
     turn.stateEl.textContent = "waiting for approval";
     this.updateActivitySummary(turn.activity, turn.items);
     this.withScroll(() => {});
     approve.focus({ preventScroll: true });
+  }
+
+  // Someone decided (maybe on another page), or time ran out: the card stops being live.
+  toolDecision(frame) {
+    const el = this.approvalCard(frame.tool_call_id);
+    if (!el) return;
+    this.closeApproval(el, this.decisionText(frame), `decision-${frame.status}`);
+    const turn = this.turns.get(frame.turn_id);
+    if (turn && !turn.ended && !turn.activity.querySelector(".approval.awaiting")) turn.stateEl.textContent = "replying…";
+  }
+
+  closeApproval(el, text, kind) {
+    el.classList.remove("awaiting");
+    el.classList.add("decided", kind);
+    for (const button of el.querySelectorAll("button")) button.remove();
+    el._status.textContent = text;
+    const box = el.closest(".activity");
+    if (box) this.updateActivitySummary(box, box.querySelector(".activity-items"));
   }
 
   turnEnd(frame) {
@@ -380,6 +456,9 @@ export class Transcript {
     turn.stateEl.textContent = frame.status === "completed" ? "" : frame.status;
     if (frame.status && frame.status !== "completed") turn.el.classList.add(`status-${frame.status}`);
     if (frame.error) turn.textEl.append(h("p", { class: "turn-error" }, pretty(frame.error)));
+    for (const card of turn.items.querySelectorAll(".approval.awaiting")) {
+      this.closeApproval(card, "Closed: the turn ended before a decision", "decision-closed");
+    }
     const seq = Number(frame.message_seq);
     if (seq && this.messages.has(seq)) {
       this.settleTurn(this.messages.get(seq));

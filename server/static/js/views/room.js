@@ -207,6 +207,7 @@ export async function mountRoom(main, { id, socket, me }) {
   on("tool.call", (f) => transcript.toolCall(f));
   on("tool.result", (f) => transcript.toolResult(f));
   on("tool.approval", (f) => transcript.toolApproval(f));
+  on("tool.decision", (f) => transcript.toolDecision(f));
   on("turn.end", (f) => transcript.turnEnd(f));
   on("typing", (f) => {
     if (f.conversation_id !== id || !f.user || f.user.id === me.id) return;
