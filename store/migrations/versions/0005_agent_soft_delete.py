@@ -3,8 +3,8 @@
 Deleting the row cascaded to its conversation participants, whose messages then lost their
 author, which the `author_required` check refuses: deleting an agent that had spoken failed.
 
-Revision ID: 0004_agent_soft_delete
-Revises: 0003
+Revision ID: 0005_agent_soft_delete
+Revises: 0004_group_agents
 Create Date: 2026-12-04 19:00:00.000000
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import store.base
 
-revision: str = "0004_agent_soft_delete"
-down_revision: str | None = "0003"
+revision: str = "0005_agent_soft_delete"
+down_revision: str | None = "0004_group_agents"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
