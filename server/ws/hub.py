@@ -121,6 +121,9 @@ class Hub:
         for connections in list(self.by_user.values()):
             for connection in list(connections):
                 connection.close(Close.GOING_AWAY, "server shutting down")
+        for room in list(self.rooms.values()):
+            await room.sequencer.close()
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
     async def subscribe(
         self, connection: Connection, conversation_id: str, after_seq: int, ref: Any

@@ -8,7 +8,9 @@ subscriber, and for every client that resumes from 8.
 So a `message` whose seq is not the next one holds everything behind it until the missing seq
 arrives. Committed seqs have no holes (a later seq commits only after the earlier ones), so if
 the event is late the message is already in the database: after `fill_after` seconds it is read
-from there, and the late event, when it comes, is dropped as a duplicate. Nothing is skipped.
+from there, and the late event, when it comes, is dropped as a duplicate. Nothing is skipped:
+if the database cannot give the seq either (it is away), the room is declared stalled after a
+few tries and its sockets are closed, to resume by seq, rather than muted or sent a hole.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 FILL_AFTER_SECONDS = 0.25  # how long a missing seq may lag before it is read from the database
 MAX_FILL_DELAY_SECONDS = 2.0  # retries back off up to this while the database cannot answer
+FILL_ATTEMPTS = 6  # reads without progress (about 8 s) before the room is declared stalled
 
 Emit = Callable[[Event], None]
 # (after_seq, limit) -> the `message` events of the stored messages with seq > after_seq.
@@ -57,6 +60,7 @@ class Sequencer:
         self.fill_after = fill_after
         self.next_seq: int | None = None  # None until `start`: everything is held
         self.held: deque[Event] = deque()
+        self.closed = False
         self._filler: asyncio.Task[None] | None = None
 
     def start(self, last_seq: int) -> None:
@@ -67,6 +71,8 @@ class Sequencer:
 
     def push(self, item: Event) -> None:
         """An event from the bus, in the order the bus delivered it."""
+        if self.closed:
+            return
         if not self.held and self.next_seq is not None:
             seq = message_seq(item)
             if seq is None or seq == self.next_seq:  # the common case: straight through
@@ -77,14 +83,20 @@ class Sequencer:
             if seq < self.next_seq:
                 return
         if len(self.held) >= self.max_held:
-            log.warning("events held too long behind seq %s; resetting", self.next_seq)
-            self.held.clear()
-            self.on_stalled()
+            self._stall()
             return
         self.held.append(item)
         self._drain()
 
+    def _stall(self) -> None:
+        log.warning("events held too long behind seq %s; resetting", self.next_seq)
+        self.held.clear()
+        self._stop_filling()
+        self.on_stalled()
+
     async def close(self) -> None:
+        self.closed = True
+        self.held.clear()
         filler, self._filler = self._filler, None
         if filler is not None and filler is not asyncio.current_task():
             filler.cancel()
@@ -131,7 +143,7 @@ class Sequencer:
 
     async def _fill(self) -> None:
         """Read the missing seqs from the database once their events are late."""
-        delay = self.fill_after
+        delay, attempts = self.fill_after, 0
         try:
             while self.held and self.next_seq is not None:
                 await asyncio.sleep(delay)
@@ -148,8 +160,13 @@ class Sequencer:
                 for item in found:
                     if message_seq(item) == self.next_seq:
                         self._release(item)
-                progressed = self.next_seq != want
-                delay = self.fill_after if progressed else min(delay * 2, MAX_FILL_DELAY_SECONDS)
+                if self.next_seq != want:
+                    delay, attempts = self.fill_after, 0
+                else:
+                    delay, attempts = min(delay * 2, MAX_FILL_DELAY_SECONDS), attempts + 1
+                    if attempts >= FILL_ATTEMPTS:
+                        self._stall()
+                        return
                 self._drain()
         finally:
             if self._filler is asyncio.current_task():

@@ -255,3 +255,24 @@ async def test_after_seq_beyond_any_seq_is_an_error_frame_not_internal_error(
         # The socket stays open and a sound subscribe still works.
         assert (await a.subscribe(room["id"]))["last_seq"] == 1
         assert messages_of(a.frames, room["id"]) == [1]
+
+
+async def test_a_seq_that_never_comes_closes_the_socket_to_resume_rather_than_muting_it(
+    api: Api, server: LiveServer
+) -> None:
+    alice, bob = await api.register("Alice"), await api.register("Bob")
+    room = await api.conversation(alice, bob)
+    await _post(api, alice, room["id"], "one")
+    async with socket(server, bob.token) as b:
+        await b.subscribe(room["id"], after_seq=1)
+        # An event for seq 3 while nothing after seq 1 is stored: the gap cannot be filled.
+        await server.services.bus.publish(
+            room["id"], event("message", room["id"], seq=3, message={"seq": 3})
+        )
+        assert await b.closed_with() == 1011
+        assert b.conn.close_reason == "events_stalled"
+        assert messages_of(b.frames, room["id"]) == []
+    async with socket(server, bob.token) as b:
+        assert (await b.subscribe(room["id"], after_seq=1))["last_seq"] == 1
+        seq = await _post(api, alice, room["id"], "after the stall")
+        assert await _until_seq(b, room["id"], seq) == [2]

@@ -127,3 +127,24 @@ async def test_too_much_held_behind_a_gap_reports_a_stall() -> None:
         sequencer.push(_message(seq))
     assert stalls == [1] and len(sequencer.held) < 3
     await sequencer.close()
+
+
+async def test_a_seq_the_database_never_has_stalls_the_room_instead_of_muting_it() -> None:
+    stalls: list[int] = []
+    stored = Stored(1)  # seq 2 is announced by nobody and stored nowhere
+    out: list[dict[str, Any]] = []
+    sequencer = Sequencer(
+        out.append, stored.fetch, max_held=100, on_stalled=lambda: stalls.append(1)
+    )
+    sequencer.fill_after = 0.001
+    sequencer.start(0)
+    sequencer.push(_message(3))
+    for _ in range(2_000):
+        if stalls:
+            break
+        await asyncio.sleep(0.005)
+    assert stalls == [1] and [e["seq"] for e in out] == [1]
+    assert not sequencer.held
+    await sequencer.close()
+    sequencer.push(_message(4))  # a closed sequencer takes nothing more
+    assert not sequencer.held and [e["seq"] for e in out] == [1]
