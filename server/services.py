@@ -52,13 +52,15 @@ async def migrate_if_needed(url: str) -> bool:
 
 async def load_catalogue(db: Database, settings: Settings) -> None:
     """Sync the registered tools (entry points, `ELEVATE_TOOL_MODULES`) into the database and
-    ensure the built-in agents exist."""
+    ensure the built-in agents and the Elevate course (modules, prompts, step agents) exist."""
     from agents.builtin import ensure_builtin_agents
+    from agents.course import ensure_course
     from store.tools import Tools
     from tools.registry import load_all
 
     await Tools(db).sync(load_all(settings.tool_modules or None))
     await ensure_builtin_agents(db)
+    await ensure_course(db)
 
 
 @contextlib.asynccontextmanager
