@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from runtime.errors import ElevateRuntimeError
 from runtime.settings import Settings
 from server import auth, errors
-from server.routes import agents, conversations, groups, prompts, status, tools, users
+from server.routes import agents, conversations, course, groups, prompts, status, tools, users
 from server.routes.status import product_version
 from server.services import open_services
 from server.ws import endpoint
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app, ElevateRuntimeError, ToolsError)
     for module in (auth, users, agents, tools, groups, prompts, conversations, status):
         app.include_router(module.router)
+    app.include_router(course.router)
     app.include_router(endpoint.router)
 
     @app.get("/", include_in_schema=False)

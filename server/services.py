@@ -39,6 +39,7 @@ class Services:
     failures_by_email: FailureLimiter = field(default_factory=lambda: FailureLimiter(5, 300))
     failures_by_address: FailureLimiter = field(default_factory=lambda: FailureLimiter(30, 300))
     hub: Any = None
+    playbook: Any = None
 
 
 async def migrate_if_needed(url: str) -> bool:
@@ -69,6 +70,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     from runtime.agent_turn import AgentRunner
     from runtime.checkpoints import open_checkpointer
     from runtime.conversation import ConversationRuntime
+    from runtime.playbook import PlaybookRunner
     from server.ws.hub import Hub
     from tools.registry import registry
 
@@ -91,6 +93,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         await runtime.start()
         stack.push_async_callback(runtime.close)
         services = Services(settings, db, bus, lock, presence, runtime)
+        services.playbook = PlaybookRunner(db, settings, bus)
+        stack.push_async_callback(services.playbook.close)
         services.hub = Hub(services)
         stack.push_async_callback(services.hub.close)
         yield services

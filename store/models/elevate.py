@@ -124,6 +124,8 @@ class UserPromptExecution(Base):
     ai_response: Mapped[Any | None] = mapped_column(JSON)
     ai_response_timestamp: Mapped[datetime | None]
     status: Mapped[str] = choice(ExecutionStatus, default=ExecutionStatus.PENDING)
+    rendered_prompt: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
     refined_output_asset_id: Mapped[str | None] = mapped_column(
         ForeignKey(
             "user_generated_assets.id",

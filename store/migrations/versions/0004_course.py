@@ -30,6 +30,9 @@ def upgrade() -> None:
             batch_op.add_column(sa.Column("content_hash", sa.String(length=64), nullable=True))
     with op.batch_alter_table("playbook_prompts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("output_fields", sa.JSON(), nullable=True))
+    with op.batch_alter_table("user_prompt_executions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("rendered_prompt", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("error", sa.Text(), nullable=True))
     with op.batch_alter_table("user_foundations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("version", sa.Integer(), server_default="0", nullable=False))
     with op.batch_alter_table("user_module_progress", schema=None) as batch_op:
@@ -95,6 +98,9 @@ def downgrade() -> None:
         batch_op.drop_column("version")
     with op.batch_alter_table("playbook_prompts", schema=None) as batch_op:
         batch_op.drop_column("output_fields")
+    with op.batch_alter_table("user_prompt_executions", schema=None) as batch_op:
+        batch_op.drop_column("error")
+        batch_op.drop_column("rendered_prompt")
     for table in ("course_modules", "playbook_prompts"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("content_hash")
