@@ -212,6 +212,7 @@ class PlaybookRunner:
         self, execution_id: str, model: Any, schema: type[BaseModel], messages: list[Any]
     ) -> Any:
         try:
+            # A plain JSON schema (not the class): the client returns a dict, validated below.
             bound = model.with_structured_output(
                 schema.model_json_schema(), method="json_schema", strict=True
             )

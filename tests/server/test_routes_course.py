@@ -3,6 +3,7 @@ activity, and staff-only course admin."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -281,3 +282,28 @@ async def test_students_get_403_on_course_admin_staff_may_edit(
     assert [p["prompt_code"] for p in listed] == ["H1", "H2", "H3", "H9"]
     response = await api.call("GET", "/api/course/prompts?step=Nope", alice)
     assert response.status_code == 422
+
+
+async def test_a_step_agent_turn_in_the_module_conversation_updates_the_foundation(
+    api: Api,
+) -> None:
+    alice = await api.register("Alice")
+    foundation = await _module(api, alice, "Foundation")
+    room = foundation["conversation_id"]
+    changes = {"changes": {"company_context.core_offers": "Coffee subscription"}}
+    await api.ok(
+        "POST",
+        f"/api/conversations/{room}/messages",
+        alice,
+        json={"client_msg_id": "m1", "content": "/tool update_foundation " + json.dumps(changes)},
+    )
+    history: list[dict[str, Any]] = []
+    for _ in range(300):
+        history = await api.ok("GET", "/api/course/foundation/history", alice)
+        if history:
+            break
+        await asyncio.sleep(0.05)
+    assert history and history[0]["changed_by_agent_id"] == foundation["agent_id"]
+    assert history[0]["changes"][0]["new"] == "Coffee subscription"
+    activity = await api.ok("GET", "/api/course/activity", alice)
+    assert activity[0]["action_type"] == "foundation_updated"
