@@ -21,6 +21,7 @@ from sqlalchemy import select
 from store import crud
 from store.activity import add_activity
 from store.base import utcnow
+from store.course import module_for_step, touch
 from store.db import Database
 from store.errors import Conflict, InvalidValue
 from store.models import UserFoundation, UserFoundationVersion
@@ -249,6 +250,10 @@ class Foundations:
             )
             session.add(version)
             await session.flush()
+            module = await module_for_step(session, "Foundation")
+            if module is not None:
+                # Working on the Foundation is working in module 0.
+                await touch(session, user_id, module.id, by_user_id)
             add_activity(
                 session,
                 user_id,
