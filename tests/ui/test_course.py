@@ -10,6 +10,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from tests.ui.conftest import LiveServer
+from tests.ui.helpers import sign_in
 
 
 async def sign_up(page: Page, base_url: str) -> None:
@@ -94,3 +95,43 @@ async def test_student_runs_a_hook_prompt_and_saves_an_asset(
     await page.get_by_role("link", name="Assets").first.click()
     await expect(page.get_by_role("heading", name="Your assets")).to_be_visible()
     await expect(page.get_by_role("form", name="Headline (Hook)")).to_be_visible()
+
+
+async def test_staff_edit_a_prompt_and_add_one_from_the_module_page(
+    browser: Any, live_server: LiveServer
+) -> None:
+    from store.db import Database
+    from store.users import Users
+
+    db = Database(live_server.settings.database_url)
+    try:
+        await Users(db).create("owner@example.test", "Owner", "correct horse", is_staff=True)
+    finally:
+        await db.close()
+    page = await browser.new_page(viewport={"width": 1200, "height": 900})
+    await sign_in(
+        page, live_server.url, {"email": "owner@example.test", "password": "correct horse"}
+    )
+    await open_hook(page)
+    h2 = page.locator("article.prompt[data-code='H2']")
+    await h2.get_by_text("Edit H2 (staff)").click()
+    await h2.get_by_label("Title").fill("Ad openers that earn the click")
+    await h2.get_by_role("button", name="Save (staff)").click()
+    await expect(page.locator("article.prompt[data-code='H2'] h3")).to_contain_text(
+        "Ad openers that earn the click"
+    )
+
+    adder = page.locator("details.staff").filter(has_text="Add a prompt to Hook")
+    await adder.get_by_text("Add a prompt to Hook (staff)").click()
+    await adder.get_by_label("Code (e.g. H4)").fill("H4")
+    await adder.get_by_label("Title").fill("Hooks from reviews")
+    await adder.get_by_label("Description").fill("Turn review quotes into hooks.")
+    await adder.get_by_label("ROCKET template").fill("Role: r\nObjective: o\nContext: c")
+    await adder.get_by_role("button", name="Save (staff)").click()
+    await expect(adder.get_by_role("alert")).to_contain_text("Key constraints")
+    await adder.get_by_label("ROCKET template").fill(
+        "Role: r\nObjective: o\nContext: {customer_avatar.pains}\nKey constraints: k\n"
+        "Examples: e\nTone: t"
+    )
+    await adder.get_by_role("button", name="Save (staff)").click()
+    await expect(page.locator("article.prompt[data-code='H4']")).to_be_visible()

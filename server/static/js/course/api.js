@@ -11,6 +11,7 @@ export const course = {
   overview: () => request("GET", "/course/overview"),
   setProgress: (id, body) => request("PUT", `/course/modules/${enc(id)}/progress`, body),
   tick: (id, index, done) => request("PUT", `/course/modules/${enc(id)}/checklist/${index}`, { done }),
+  createModule: (body) => request("POST", "/course/modules", body),
   updateModule: (id, body) => request("PATCH", `/course/modules/${enc(id)}`, body),
   updatePrompt: (code, body) => request("PATCH", `/course/prompts/${enc(code)}`, body),
   createPrompt: (body) => request("POST", "/course/prompts", body),

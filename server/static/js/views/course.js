@@ -5,7 +5,7 @@ import { h, clear, field, errorBox, showError, announce } from "../dom.js";
 import { course, runPrompt, streamRun, outputText, useCourseStyles } from "../course/api.js";
 import { mountFoundation } from "./foundation.js";
 import { mountAssets } from "./assets.js";
-import { staffModuleEditor, staffPromptEditor } from "./course_admin.js";
+import { staffModuleEditor, staffNewModule, staffNewPrompt, staffPromptEditor } from "./course_admin.js";
 
 const STATUSES = ["Not Started", "In Progress", "Completed"];
 
@@ -14,7 +14,7 @@ export async function mountCourse(main, { section, id, me, navigate }) {
   if (section === "foundation") return mountFoundation(main, { focusPath: id });
   if (section === "assets") return mountAssets(main);
   if (id) return mountModule(main, { id, me, navigate });
-  return mountCourseMap(main);
+  return mountCourseMap(main, { me });
 }
 
 function statusTag(status) {
@@ -22,7 +22,7 @@ function statusTag(status) {
   return h("span", { class: `status status-${kind}` }, status);
 }
 
-export async function mountCourseMap(main) {
+export async function mountCourseMap(main, { me } = {}) {
   const [modules, overview] = await Promise.all([course.modules(), course.overview()]);
   const heading = h("h1", { tabindex: "-1" }, "Your course");
   const list = h("ol", { class: "course-map", "aria-label": "Course modules" });
@@ -53,6 +53,7 @@ export async function mountCourseMap(main) {
         ` (${overview.modules_completed} of ${overview.modules} modules). Foundation ${Math.round(overview.foundation_completeness.overall * 100)}% filled.`),
       next ? h("p", {}, h("a", { class: "button", href: `#/course/${encodeURIComponent(next.id)}` }, `Continue: ${next.title.split(":")[0]}`)) : null,
       list,
+      me?.is_staff ? staffNewModule(modules) : null,
     ),
   );
   heading.focus();
@@ -146,6 +147,7 @@ async function mountModule(main, { id, me }) {
       h("section", { class: "card" }, h("h2", {}, "Your assets for this step"), assetsList),
       progressForm,
       me?.is_staff ? staffModuleEditor(module) : null,
+      me?.is_staff ? staffNewPrompt(module) : null,
     ),
   );
   await loadAssets();

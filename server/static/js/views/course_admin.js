@@ -47,3 +47,31 @@ export function staffPromptEditor(prompt) {
     ["rocket_template", "ROCKET template", prompt.rocket_template, 12],
   ], (v) => course.updatePrompt(prompt.prompt_code, v));
 }
+
+const SKELETON = "Role: \nObjective: \nContext:\n- Customer pains: {customer_avatar.pains}\nKey constraints:\n- \nExamples:\n- \nTone: {company_context.brand_voice_adjectives}.";
+const lines = (text) => text.split("\n").map((l) => l.trim()).filter(Boolean);
+
+export function staffNewPrompt(module) {
+  return editor(`Add a prompt to ${module.step} (staff)`, [
+    ["prompt_code", "Code (e.g. H4)", "", 1],
+    ["title", "Title", "", 1],
+    ["description", "Description", "", 2],
+    ["output_type", "Output type (Text, List, JSON, Email Draft, Page Copy)", "Text", 1],
+    ["required_context", "Required context (one Foundation path per line)", "customer_avatar.pains", 3],
+    ["rocket_template", "ROCKET template", SKELETON, 12],
+  ], (v) => course.createPrompt({ ...v, step: module.step, required_context: lines(v.required_context) }));
+}
+
+export function staffNewModule(modules) {
+  const next = Math.max(...modules.map((m) => m.module_number)) + 1;
+  return editor("Add a module (staff)", [
+    ["module_number", "Module number", String(next), 1],
+    ["step", "Step (Foundation, Hook, ... Share)", "Share", 1],
+    ["title", "Title", "", 1],
+    ["objective", "Objective", "", 3],
+    ["text_content", "Lesson", "", 8],
+    ["checklist_items", "Checklist (one per line)", "", 4],
+  ], (v) => course.createModule({
+    ...v, module_number: Number(v.module_number), checklist_items: lines(v.checklist_items),
+  }));
+}
