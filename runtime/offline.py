@@ -361,6 +361,7 @@ def _draft_lines(facts: dict[str, list[str]]) -> list[str]:
     business = _first(facts, "business_name", default="Our offer")
     lines: list[str] = []
     for pain in facts.get("pains", []):
+        lines.append(f'Still putting up with "{pain.rstrip(".")}"?')
         lines.append(f'"{pain.rstrip(".")}"? Here is the fix: {answer}.')
     for fear in facts.get("fears", []):
         lines.append(f"Worried that {fear.rstrip('.').lower()}? Here is why you need not be.")
@@ -370,8 +371,7 @@ def _draft_lines(facts: dict[str, list[str]]) -> list[str]:
         lines.append(f"What you need before you decide: {need.rstrip('.').lower()}.")
     for competitor in facts.get("competitors", []):
         lines.append(f"Compared with {competitor}: what changes when you switch.")
-    if not lines:
-        lines = [f"{business}: {answer}."]
+    lines.append(f"{business}: {answer}.")
     return lines
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from agents.course import ensure_course
 from runtime.bus import InProcessBus
+from runtime.offline import playbook_draft
 from runtime.playbook import MissingContext, PlaybookRunner, render
 from runtime.settings import Settings
 from store.course import CourseWork
@@ -163,3 +164,24 @@ async def test_render_fills_empty_optional_fields_with_not_provided(db: Database
     assert "{" not in text and "(not provided)" in text
     assert set(snapshot) >= {"customer_avatar.pains", "company_context.unique_mechanism"}
     assert all(value is None for value in snapshot.values())
+
+
+def test_offline_draft_shapes_follow_the_output_type() -> None:
+    snapshot = {
+        "customer_avatar.pains": ["Coffee tastes flat by day ten"],
+        "customer_avatar.goals": ["Great coffee without thinking about it"],
+        "company_context.unique_mechanism": "roasted to order",
+        "company_context.business_name": "Northfield Roasters",
+        "market_awareness.competitors": [{"name": "PodCo", "weakness": "stale pods"}],
+    }
+    listed = playbook_draft("Hooks", "List", snapshot)
+    assert "offline draft" in listed["note"]
+    assert 'Still putting up with "Coffee tastes flat by day ten"?' in listed["items"]
+    assert "Northfield Roasters: roasted to order." in listed["items"]
+    assert any("PodCo (stale pods)" in item for item in listed["items"])
+    rows = playbook_draft("Offer", "JSON", snapshot, ["core", "why_it_works"])["items"]
+    assert rows and all(set(row) == {"core", "why_it_works"} for row in rows)
+    assert all(row["core"] and row["why_it_works"] for row in rows)
+    assert playbook_draft("Offer", "JSON", snapshot, ["core"]) == playbook_draft(
+        "Offer", "JSON", snapshot, ["core"]
+    )

@@ -3,7 +3,7 @@
 
 import { h, clear, field, errorBox, showError, announce } from "../dom.js";
 import { course, runPrompt, streamRun, outputText, useCourseStyles } from "../course/api.js";
-import { mountFoundation } from "./foundation.js";
+import { mountFoundation, labelOf } from "./foundation.js";
 import { mountAssets } from "./assets.js";
 import { staffModuleEditor, staffNewModule, staffNewPrompt, staffPromptEditor } from "./course_admin.js";
 
@@ -66,8 +66,8 @@ function paragraphs(text) {
 function gridView(grid) {
   if (!grid) return null;
   const cells = [];
-  for (const g of grid.grids || []) cells.push(h("li", {}, h("strong", {}, g.name), `: ${(g.cells || []).join(", ")}`));
-  if (grid.uses) cells.push(h("li", {}, h("strong", {}, "Foundation cells used"), `: ${grid.uses.join(", ")}`));
+  for (const g of grid.grids || []) cells.push(h("li", {}, h("strong", {}, g.name), `: ${(g.cells || []).map(labelOf).join(", ")}`));
+  if (grid.uses) cells.push(h("li", {}, h("strong", {}, "From your Foundation"), `: ${grid.uses.map(labelOf).join(", ")}`));
   for (const c of grid.cells || []) cells.push(h("li", {}, h("strong", {}, c.label), c.hint ? `: ${c.hint}` : ""));
   return h("section", { class: "card" }, h("h2", {}, "Grid"), grid.description ? h("p", { class: "hint block" }, grid.description) : null, h("ul", {}, cells));
 }

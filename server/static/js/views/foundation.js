@@ -24,6 +24,14 @@ const SECTIONS = [
     ["watering_holes", "Watering holes", "area"],
   ]],
 ];
+// "Customer pains" for "customer_avatar.pains" (the path itself when unknown).
+export function labelOf(path) {
+  if (path === "strategic_blueprint_summary") return "Strategic blueprint summary";
+  const [section, name] = path.split(".");
+  const fields = SECTIONS.find(([s]) => s === section)?.[2] || [];
+  return fields.find(([n]) => n === name)?.[1] || path;
+}
+
 const HINTS = {
   list: "One per line, in your customer's words.",
   competitors: "One per line: name: the weakness buyers complain about.",
