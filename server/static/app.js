@@ -132,7 +132,7 @@ async function route() {
     } else if (section === "agents") {
       await mountAgentList(main);
     } else if (["course", "foundation", "assets"].includes(section)) {
-      cleanup = await mountCourse(main, { section, id, me: app.me, navigate });
+      cleanup = await mountCourse(main, { section, id, me: app.me, socket: app.socket, navigate });
     } else {
       await mountConversationList(main);
     }

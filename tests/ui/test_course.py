@@ -10,7 +10,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from tests.ui.conftest import LiveServer
-from tests.ui.helpers import sign_in
+from tests.ui.helpers import send, sign_in
 
 
 async def sign_up(page: Page, base_url: str) -> None:
@@ -79,6 +79,11 @@ async def test_student_runs_a_hook_prompt_and_saves_an_asset(
     assets = page.get_by_role("list", name="Assets of this step")
     await expect(assets).to_contain_text("Headline")
     await expect(assets).to_contain_text("Facebook Ads")
+
+    await page.wait_for_function("() => window.elevate.socket?.state === 'ready'")
+    await send(page, "Which hook angle should I test first?")
+    room = page.locator(".module-room .transcript")
+    await expect(room).to_contain_text("Hook Coach (offline)", timeout=30_000)
 
     await page.get_by_label("Twenty hooks drafted across the four angles").check()
     await expect(page.get_by_role("status").filter(has_text="Ticked")).to_have_count(0)

@@ -5,15 +5,16 @@ import { h, clear, field, errorBox, showError, announce } from "../dom.js";
 import { course, runPrompt, streamRun, outputText, useCourseStyles } from "../course/api.js";
 import { mountFoundation, labelOf } from "./foundation.js";
 import { mountAssets } from "./assets.js";
+import { mountRoom } from "./room.js";
 import { staffModuleEditor, staffNewModule, staffNewPrompt, staffPromptEditor } from "./course_admin.js";
 
 const STATUSES = ["Not Started", "In Progress", "Completed"];
 
-export async function mountCourse(main, { section, id, me, navigate }) {
+export async function mountCourse(main, { section, id, me, socket, navigate }) {
   useCourseStyles();
   if (section === "foundation") return mountFoundation(main, { focusPath: id });
   if (section === "assets") return mountAssets(main);
-  if (id) return mountModule(main, { id, me, navigate });
+  if (id) return mountModule(main, { id, me, socket, navigate });
   return mountCourseMap(main, { me });
 }
 
@@ -72,7 +73,7 @@ function gridView(grid) {
   return h("section", { class: "card" }, h("h2", {}, "Grid"), grid.description ? h("p", { class: "hint block" }, grid.description) : null, h("ul", {}, cells));
 }
 
-async function mountModule(main, { id, me }) {
+async function mountModule(main, { id, me, socket }) {
   const module = await course.module(id);
   const heading = h("h1", { tabindex: "-1" }, module.title);
   const statusLine = h("p", { class: "module-status" }, "Status: ", statusTag(module.progress.status));
@@ -124,6 +125,7 @@ async function mountModule(main, { id, me }) {
       : [h("li", { class: "empty" }, "No assets yet: run a prompt and save the result.")]));
   };
 
+  const roomBox = h("div", { class: "module-room" });
   const prompts = h("div", { class: "prompts" },
     module.playbook_prompts.map((p) => promptCard(p, module, { onSaved: loadAssets, onRun: refreshStatus, me })),
   );
@@ -145,13 +147,19 @@ async function mountModule(main, { id, me }) {
       module.example_text ? h("section", { class: "card" }, h("h2", {}, "Example"), h("p", { class: "prewrap" }, module.example_text)) : null,
       module.playbook_prompts.length ? h("section", {}, h("h2", {}, "Playbook prompts"), prompts) : null,
       h("section", { class: "card" }, h("h2", {}, "Your assets for this step"), assetsList),
+      module.conversation_id ? h("section", { class: "card" }, h("h2", {}, "Your step agent"), roomBox) : null,
       progressForm,
       me?.is_staff ? staffModuleEditor(module) : null,
       me?.is_staff ? staffNewPrompt(module) : null,
     ),
   );
   await loadAssets();
+  // The student's own conversation with the step agent, embedded (the room view as is).
+  const leave = module.conversation_id && socket
+    ? await mountRoom(roomBox, { id: module.conversation_id, socket, me })
+    : null;
   heading.focus();
+  return leave;
 }
 
 function contextList(refs) {
