@@ -17,7 +17,7 @@ from store.agents import Agents
 from store.course_content import MODULE_CONTENT, PROMPT_CONTENT, CourseContent, ModuleContent
 from store.db import Database
 from store.enums import AgentKind
-from store.errors import NotFound
+from store.errors import Conflict, NotFound
 from store.models import Agent, CourseModule, PlaybookPrompt
 from store.tools import Tools
 
@@ -54,22 +54,40 @@ async def ensure_step_agents(db: Database, files: list[ContentFile]) -> dict[int
     modules = {m.module_number: m for m in await content.modules()}
     found: dict[int, Agent] = {}
     for file in files:
-        spec = file.agent
-        try:
-            row = await agents.get_by_handle(spec.handle)
-        except NotFound:
-            row = await agents.create(
-                handle=spec.handle,
-                kind=AgentKind.SYSTEM.value,
-                **spec.model_dump(exclude={"handle"}),
-            )
         number = file.module.module_number
-        await _grant(db, row, FOUNDATION_TOOLS if number == 0 else STEP_TOOLS)
         module = modules.get(number)
+        row = await _find_step_agent(agents, module, file.agent.handle)
+        if row is None:
+            row = await _create_step_agent(agents, file)
+        await _grant(db, row, FOUNDATION_TOOLS if number == 0 else STEP_TOOLS)
         if module is not None and module.agent_id != row.id:
             await content.set_agent(module.id, row.id)
         found[number] = row
     return found
+
+
+async def _find_step_agent(agents: Agents, module: Any, handle: str) -> Agent | None:
+    """The module's linked agent, else the system agent with the shipped handle; a person's
+    own agent that happens to use the handle is never taken for a step agent."""
+    if module is not None and module.agent_id:
+        try:
+            return await agents.get(module.agent_id)
+        except NotFound:
+            pass
+    try:
+        row = await agents.get_by_handle(handle)
+    except NotFound:
+        return None
+    return row if row.kind == AgentKind.SYSTEM.value else None
+
+
+async def _create_step_agent(agents: Agents, file: ContentFile) -> Agent:
+    fields = {"kind": AgentKind.SYSTEM.value, **file.agent.model_dump(exclude={"handle"})}
+    try:
+        return await agents.create(handle=file.agent.handle, **fields)
+    except Conflict:
+        # The handle belongs to someone's own agent: take a free one derived from the name.
+        return await agents.create(**fields)
 
 
 async def _grant(db: Database, agent: Agent, names: tuple[str, ...]) -> None:

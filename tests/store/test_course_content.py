@@ -73,3 +73,18 @@ async def test_export_then_import_round_trips(db: Database, tmp_path: Path) -> N
     assert (await PlaybookPrompts(db).by_code("G1")).title == "Gift ideas, ranked"
     await ensure_course(db)  # a restart keeps the imported edit
     assert (await PlaybookPrompts(db).by_code("G1")).title == "Gift ideas, ranked"
+
+
+async def test_a_persons_agent_with_a_step_handle_is_not_taken_for_the_step_agent(
+    db: Database,
+) -> None:
+    from store.agents import Agents
+    from store.users import Users
+
+    mallory = await Users(db).create("m@example.com", "Mallory", "correct horse")
+    theirs = await Agents(db).create(name="Hook Coach", handle="hook-coach", created_by=mallory.id)
+    agents = await ensure_course(db)
+    assert agents[1].id != theirs.id and agents[1].kind == "system_agent"
+    assert (await CourseModules(db).by_number(1)).agent_id == agents[1].id
+    again = await ensure_course(db)
+    assert again[1].id == agents[1].id
