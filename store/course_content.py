@@ -174,6 +174,21 @@ class CourseContent:
             query = query.where(PlaybookPrompt.step == step)
         return await crud.scalars(self.db, query)
 
+    async def module(self, module_id: str) -> CourseModule:
+        return await crud.get(self.db, CourseModule, module_id)
+
+    async def update_prompt(self, prompt_code: str, **fields: Any) -> PlaybookPrompt:
+        """Edit a prompt by code (a staff edit: it then counts as edited)."""
+        async with crud.writing(self.db, "playbook_prompts") as session:
+            row = await session.scalar(
+                select(PlaybookPrompt).where(PlaybookPrompt.prompt_code == prompt_code)
+            )
+            if row is None:
+                raise NotFound("playbook_prompts", prompt_code, "prompt_code")
+            crud.assign(row, **fields)
+            await session.flush()
+        return row
+
     async def set_agent(self, module_id: str, agent_id: str) -> None:
         """Link a module to its step agent (not content: it does not count as an edit)."""
         async with crud.writing(self.db, "course_modules") as session:

@@ -159,9 +159,7 @@ async def get_module(module_id: str, user: CurrentUser, db: DatabaseDep) -> Any:
 
 
 async def _module(db: Database, module_id: str) -> CourseModule:
-    from store import crud
-
-    return await crud.get(db, CourseModule, module_id)
+    return await CourseContent(db).module(module_id)
 
 
 def _progress_out(row: UserModuleProgress | None) -> ProgressOut:
@@ -274,16 +272,12 @@ async def update_prompt(
     prompt_code: str, body: PromptUpdate, user: CurrentUser, db: DatabaseDep
 ) -> Any:
     _staff(user)
-    prompt = await PlaybookPrompts(db).by_code(prompt_code)
     fields = body.model_dump(exclude_unset=True, exclude={"required_context"})
     if body.rocket_template is not None:
         _template(body.rocket_template)
     if body.required_context is not None:
         fields["required_context"] = _context(body.required_context)
-    from store import crud
-
-    updated = await crud.update(db, PlaybookPrompt, prompt.id, **fields)
-    return _prompt_out(updated)
+    return _prompt_out(await CourseContent(db).update_prompt(prompt_code, **fields))
 
 
 @router.post(
