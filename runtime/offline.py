@@ -296,3 +296,101 @@ def _answer(name: str, request: str) -> str:
     if handed:
         reply += f" @{handed.group(1)}, over to you."
     return reply
+
+
+# Playbook drafts ------------------------------------------------------------------------
+
+OFFLINE_DRAFT_NOTE = "(offline draft: no language model is configured; built from your Foundation)"
+
+
+def playbook_draft(
+    title: str,
+    output_type: str,
+    snapshot: dict[str, Any],
+    output_fields: Sequence[str] | None = None,
+) -> Any:
+    """A deterministic first draft of a playbook prompt's output, built only from the
+    Foundation values it was given (`snapshot`, by field path), so a student without a model
+    still gets something to edit. `List` gives `{"items": [...]}`, `JSON` gives
+    `{"items": [{field: ...}]}`, every other type a text; each says it is an offline draft."""
+    facts = _draft_facts(snapshot)
+    if output_type == "List":
+        return {"note": OFFLINE_DRAFT_NOTE, "items": _draft_lines(facts)}
+    if output_type == "JSON":
+        fields = list(output_fields or ["idea"])
+        rows = []
+        for index, line in enumerate(_draft_lines(facts)[:5]):
+            row = {name: _draft_cell(name, index, line, facts) for name in fields}
+            rows.append(row)
+        return {"note": OFFLINE_DRAFT_NOTE, "items": rows}
+    return _draft_text(title, facts)
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        items = []
+        for item in value:
+            if isinstance(item, dict):
+                items.append(f"{item.get('name', '')} ({item.get('weakness', '')})".strip())
+            elif str(item).strip():
+                items.append(str(item).strip())
+        return items
+    text = str(value).strip()
+    return [text] if text else []
+
+
+def _draft_facts(snapshot: dict[str, Any]) -> dict[str, list[str]]:
+    """Snapshot values as lists of phrases, keyed by the field's last path part."""
+    return {path.rsplit(".", 1)[-1]: _as_list(value) for path, value in snapshot.items()}
+
+
+def _first(facts: dict[str, list[str]], *names: str, default: str = "") -> str:
+    for name in names:
+        if facts.get(name):
+            return facts[name][0]
+    return default
+
+
+def _draft_lines(facts: dict[str, list[str]]) -> list[str]:
+    """One line per pain, fear, goal or need, tied to the mechanism or promise."""
+    answer = _first(
+        facts, "unique_mechanism", "value_proposition", "core_offers", default="our approach"
+    )
+    business = _first(facts, "business_name", default="Our offer")
+    lines: list[str] = []
+    for pain in facts.get("pains", []):
+        lines.append(f'Still putting up with "{pain.rstrip(".")}"?')
+        lines.append(f'"{pain.rstrip(".")}"? Here is the fix: {answer}.')
+    for fear in facts.get("fears", []):
+        lines.append(f"Worried that {fear.rstrip('.').lower()}? Here is why you need not be.")
+    for goal in facts.get("goals", []) + facts.get("dreams", []):
+        lines.append(f"How to {goal.rstrip('.').lower()}, without the usual trade-offs.")
+    for need in facts.get("needs", []):
+        lines.append(f"What you need before you decide: {need.rstrip('.').lower()}.")
+    for competitor in facts.get("competitors", []):
+        lines.append(f"Compared with {competitor}: what changes when you switch.")
+    lines.append(f"{business}: {answer}.")
+    return lines
+
+
+def _draft_cell(name: str, index: int, line: str, facts: dict[str, list[str]]) -> str:
+    if any(word in name for word in ("why", "proof", "bridge", "decision")):
+        return "Because it speaks to: " + line
+    if "day" in name:
+        return str(1 + index * 2)
+    return line
+
+
+def _draft_text(title: str, facts: dict[str, list[str]]) -> str:
+    voice = ", ".join(facts.get("brand_voice_adjectives", [])) or "clear, friendly"
+    parts = [OFFLINE_DRAFT_NOTE, "", f"{title}", ""]
+    lines = _draft_lines(facts)
+    parts.append(lines[0])
+    parts += [f"- {line}" for line in lines[1:6]]
+    offer = _first(facts, "core_offers", "value_proposition")
+    if offer:
+        parts += ["", f"Offer: {offer}."]
+    parts += ["", f"Voice to keep: {voice}. Rewrite each line in your own words before using it."]
+    return "\n".join(parts)

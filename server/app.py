@@ -14,7 +14,7 @@ from runtime.errors import ElevateRuntimeError
 from runtime.settings import Settings
 from server import auth, errors
 from server.log_redaction import install_redaction
-from server.routes import agents, conversations, groups, prompts, status, tools, users
+from server.routes import agents, conversations, course, groups, prompts, status, tools, users
 from server.routes.status import product_version
 from server.security_headers import SecurityHeaders
 from server.services import open_services
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RejectNul)
     for module in (auth, users, agents, tools, groups, prompts, conversations, status):
         app.include_router(module.router)
+    app.include_router(course.router)
     app.include_router(endpoint.router)
 
     @app.get("/", include_in_schema=False)

@@ -88,6 +88,32 @@ def _tools_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _course_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from agents.course import export_course
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        return await export_course(db, Path(args.directory))
+
+    for path in asyncio.run(_with_catalogue(settings, work)):
+        print(f"wrote {path}")
+    return 0
+
+
+def _course_import(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from agents.course import import_course
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        return await import_course(db, Path(args.directory))
+
+    report = asyncio.run(_with_catalogue(settings, work))
+    print(f"imported: {len(report.updated)} updated, {len(report.inserted)} new")
+    return 0
+
+
 def _version(args: argparse.Namespace, settings: Settings) -> int:
     from server.routes.status import product_version
 
@@ -126,6 +152,15 @@ def parser() -> argparse.ArgumentParser:
     tools = commands.add_parser("tools", help="registered tools")
     tools_commands = tools.add_subparsers(dest="tools_command", required=True, metavar="ACTION")
     tools_commands.add_parser("list", help="list tools").set_defaults(run=_tools_list)
+
+    course = commands.add_parser("course", help="the Elevate course content (YAML files)")
+    course_commands = course.add_subparsers(dest="course_command", required=True, metavar="ACTION")
+    export = course_commands.add_parser("export", help="write the stored course as YAML files")
+    export.add_argument("directory")
+    export.set_defaults(run=_course_export)
+    load = course_commands.add_parser("import", help="replace the stored course with YAML files")
+    load.add_argument("directory")
+    load.set_defaults(run=_course_import)
 
     commands.add_parser("version", help="print the version").set_defaults(run=_version)
     return root

@@ -38,6 +38,7 @@ class Services:
     login_limits: LoginLimits
     hub: Any = None
     sockets: Any = None
+    playbook: Any = None
 
 
 async def migrate_if_needed(url: str) -> bool:
@@ -51,13 +52,15 @@ async def migrate_if_needed(url: str) -> bool:
 
 async def load_catalogue(db: Database, settings: Settings) -> None:
     """Sync the registered tools (entry points, `ELEVATE_TOOL_MODULES`) into the database and
-    ensure the built-in agents exist."""
+    ensure the built-in agents and the Elevate course (modules, prompts, step agents) exist."""
     from agents.builtin import ensure_builtin_agents
+    from agents.course import ensure_course
     from store.tools import Tools
     from tools.registry import load_all
 
     await Tools(db).sync(load_all(settings.tool_modules or None))
     await ensure_builtin_agents(db)
+    await ensure_course(db)
 
 
 @contextlib.asynccontextmanager
@@ -66,6 +69,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     from runtime.agent_turn import AgentRunner
     from runtime.checkpoints import open_checkpointer
     from runtime.conversation import ConversationRuntime
+    from runtime.playbook import PlaybookRunner
     from server.ws.hub import Hub
     from server.ws.sockets import Sockets
     from tools.registry import registry
@@ -91,6 +95,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         failures = create_failures(settings.redis_url)
         stack.push_async_callback(failures.close)
         services = Services(settings, db, bus, lock, presence, runtime, LoginLimits(failures))
+        services.playbook = PlaybookRunner(db, settings, bus)
+        stack.push_async_callback(services.playbook.close)
         services.hub = Hub(services)
         stack.push_async_callback(services.hub.close)
         services.sockets = Sockets(services)

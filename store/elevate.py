@@ -16,6 +16,7 @@ from store.base import utcnow
 from store.db import Database
 from store.enums import AssetStatus, ElevateStep, ExecutionStatus, ProgressStatus
 from store.errors import Conflict, InvalidValue, NotFound
+from store.foundation import validate_patch
 from store.models import (
     CourseModule,
     PlaybookPrompt,
@@ -107,6 +108,9 @@ class Foundations:
         for name in FOUNDATION_SECTIONS:
             if name in fields and not isinstance(fields[name], dict):
                 raise InvalidValue("user_foundations", name, fields[name], "an object")
+            if name in fields:
+                # The same field types as the versioned Foundation (`{"pains": "x"}` is refused).
+                validate_patch({name: fields[name]})
         try:
             return await self._upsert(user_id, fields)
         except Conflict:

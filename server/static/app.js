@@ -7,6 +7,7 @@ import { mountAuth } from "./js/views/auth.js";
 import { mountConversationList, mountNewConversation } from "./js/views/conversations.js";
 import { mountRoom } from "./js/views/room.js";
 import { mountAgentList, mountAgentEditor } from "./js/views/agents.js";
+import { mountCourse } from "./js/views/course.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -74,6 +75,7 @@ function renderNav() {
     link("#/", "Conversations", (c) => c === "#/" || c.startsWith("#/c/")),
     link("#/new", "New", (c) => c === "#/new"),
     link("#/agents", "Agents", (c) => c.startsWith("#/agents")),
+    link("#/course", "Course", (c) => /^#\/(course|foundation|assets)/.test(c)),
     h("span", { class: "whoami" }, app.me.name),
     h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
   );
@@ -129,6 +131,8 @@ async function route() {
       await mountAgentEditor(main, { id, navigate });
     } else if (section === "agents") {
       await mountAgentList(main);
+    } else if (["course", "foundation", "assets"].includes(section)) {
+      cleanup = await mountCourse(main, { section, id, me: app.me, socket: app.socket, navigate });
     } else {
       await mountConversationList(main);
     }

@@ -30,6 +30,12 @@ class PlaybookPrompt(Base):
     rocket_template: Mapped[str] = mapped_column(Text)
     required_context: Mapped[list[Any]] = mapped_column(JSON, default=list)
     output_type: Mapped[str] = mapped_column(String(64))
+    # For structured output types (JSON): the fields each item of the result carries.
+    output_fields: Mapped[list[Any] | None]
+    # The shipped content version last loaded, and a hash of the row as loaded: a row whose
+    # content no longer matches the hash was edited by an operator and is left alone.
+    content_version: Mapped[int | None] = mapped_column(Integer)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class CourseModule(Base):
@@ -60,6 +66,8 @@ class CourseModule(Base):
     updated_at: Mapped[datetime | None]
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    content_version: Mapped[int | None] = mapped_column(Integer)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class UserFoundation(Base):
@@ -74,6 +82,27 @@ class UserFoundation(Base):
     customer_avatar: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     strategic_blueprint_summary: Mapped[str | None] = mapped_column(Text)
     last_updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class UserFoundationVersion(Base):
+    """One change of a student's Foundation: who made it (a person or an agent), and each
+    field's old and new value; `version` is the Foundation's version after the change."""
+
+    __tablename__ = "user_foundation_versions"
+    __table_args__ = (
+        Index("ix_user_foundation_versions_by_user_version", "user_id", "version", unique=True),
+    )
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    changed_by_user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    changed_by_agent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
+    changes: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 class UserPromptExecution(Base):
@@ -95,6 +124,8 @@ class UserPromptExecution(Base):
     ai_response: Mapped[Any | None] = mapped_column(JSON)
     ai_response_timestamp: Mapped[datetime | None]
     status: Mapped[str] = choice(ExecutionStatus, default=ExecutionStatus.PENDING)
+    rendered_prompt: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
     refined_output_asset_id: Mapped[str | None] = mapped_column(
         ForeignKey(
             "user_generated_assets.id",
@@ -142,6 +173,11 @@ class UserModuleProgress(Base):
     status: Mapped[str] = choice(ProgressStatus, default=ProgressStatus.NOT_STARTED)
     completed_at: Mapped[datetime | None]
     notes: Mapped[str | None] = mapped_column(Text)
+    checked: Mapped[list[Any] | None]
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    last_activity_at: Mapped[datetime | None]
 
 
 class UserFunnelSnapshot(Base):

@@ -33,6 +33,10 @@ EXPECTED_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ix_course_modules_by_module_number": ("course_modules", ("module_number",)),
     "ix_users_by_email": ("users", ("email",)),
     "ix_user_foundations_by_user_id": ("user_foundations", ("user_id",)),
+    "ix_user_foundation_versions_by_user_version": (
+        "user_foundation_versions",
+        ("user_id", "version"),
+    ),
     "ix_user_prompt_executions_by_user_step": (
         "user_prompt_executions",
         ("user_id", "elevate_step"),
