@@ -3,8 +3,10 @@
 from store.models.agents import Agent, AgentTool, Attachment, Prompt, Tool
 from store.models.analytics import (
     AbTest,
+    CsvMapping,
     Customer,
     CustomerJourneyEvent,
+    KpiTarget,
     SupportTicket,
     UserFeedback,
 )
@@ -40,10 +42,12 @@ __all__ = [
     "ConversationMessage",
     "ConversationParticipant",
     "CourseModule",
+    "CsvMapping",
     "Customer",
     "CustomerJourneyEvent",
     "Group",
     "GroupMember",
+    "KpiTarget",
     "Memory",
     "PlaybookPrompt",
     "Prompt",
