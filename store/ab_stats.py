@@ -62,7 +62,7 @@ def prob_beats_control(c1: int, n1: int, c0: int, n0: int) -> float | None:
     value, _ = integrate.quad(
         lambda x: variant.pdf(x) * control.cdf(x), 0, 1, points=points, limit=200
     )
-    return min(1.0, max(0.0, 1.0 - value))
+    return min(1.0, max(0.0, value))
 
 
 def compare(rows: list[Any]) -> dict[str, Any]:

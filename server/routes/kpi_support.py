@@ -15,15 +15,41 @@ from fastapi.responses import Response
 
 from server.errors import ApiError
 from store.errors import InvalidValue
+from store.models import UserFunnelSnapshot
 from store.timestamps import parse_timestamp
 
 Format = Annotated[Literal["json", "csv"], Query(description="csv: the same table as CSV")]
 
 
-def csv_response(rows: list[dict[str, Any]], name: str) -> Response:
-    """The rows as a CSV download; datetimes as ISO 8601, nulls as empty cells."""
+FEEDBACK_COLUMNS = [
+    "responses", "csat", "nps", "promoters", "passives", "detractors", "csat_answers",
+    "nps_answers",
+]  # fmt: skip
+COLUMNS: dict[str, list[str]] = {
+    "snapshots": [c.key for c in UserFunnelSnapshot.__table__.columns if c.key != "user_id"],
+    "summary": ["phase", "metric", "value", "previous", "change", "target"],
+    "journeys": ["step", "customers", "conversion", "drop_off", "median_seconds_from_previous"],
+    "feedback": FEEDBACK_COLUMNS,
+    "feedback-by-module": ["module_id", *FEEDBACK_COLUMNS],
+    "ab-test": [
+        "variant", "metric", "exposures", "conversions", "rate", "lift", "z", "p_value",
+        "ci_low", "ci_high", "significant", "prob_beat_control", "enough_data",
+    ],
+    "usage-days": ["day", "messages", "turns", "input_tokens", "output_tokens"],
+    "usage-agents": ["agent_id", "name", "turns", "input_tokens", "output_tokens"],
+    "course-analytics": [
+        "module_id", "module_number", "step", "title", "started", "completed",
+        "completion_rate", "drop_off", "csat", "nps", "responses", "open_tickets", "assets",
+    ],
+}  # fmt: skip
+
+
+def csv_response(rows: list[dict[str, Any]], table: str, name: str | None = None) -> Response:
+    """The rows as a CSV download with `table`'s header (also when empty); datetimes as
+    ISO 8601, nulls as empty cells."""
     out = io.StringIO()
-    columns = list(rows[0]) if rows else []
+    columns = COLUMNS[table]
+    name = name or table
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:

@@ -57,7 +57,7 @@ async def get_summary(
             for phase in (*PHASES, "derived")
             for metric, entry in body[phase].items()
         ]
-        return csv_response(rows, "kpi-summary")
+        return csv_response(rows, "summary")
     return body
 
 
@@ -156,7 +156,7 @@ async def get_ab_test(
         raise not_found("A/B test")
     body = ab_stats.compare(rows)
     if format == "csv":
-        return csv_response(body["variants"], f"ab-test-{test_name}")
+        return csv_response(body["variants"], "ab-test", f"ab-test-{test_name}")
     return {"test_name": test_name, **body}
 
 
