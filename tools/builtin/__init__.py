@@ -1,6 +1,6 @@
 """The built-in tools. Importing this package registers them into the default registry and
 does nothing else (it is the `elevate_builtin` entry point of the `elevate.tools` group)."""
 
-from tools.builtin import memory
+from tools.builtin import kpis, memory
 
-__all__ = ["memory"]
+__all__ = ["kpis", "memory"]
