@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from store.journeys import rebuild_rollup_sql
 from store.kpi_metrics import FUNNEL_STEPS, METRICS, RATE_METRICS
 
 START = datetime(2023, 1, 1, tzinfo=UTC)
@@ -159,6 +160,7 @@ def load_sqlite(path: str, size: Size) -> None:
                     f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
                     ([_sqlite_value(v) for v in row] for row in rows),
                 )
+            connection.execute(rebuild_rollup_sql())
         connection.execute("ANALYZE")
     finally:
         connection.close()
@@ -171,6 +173,7 @@ async def load_postgres(dsn: str, size: Size) -> None:
     try:
         for table, columns, rows in tables(size):
             await connection.copy_records_to_table(table, records=rows, columns=columns)
+        await connection.execute(rebuild_rollup_sql())
         # Index-only scans need the visibility map; the planner needs statistics.
         await connection.execute("VACUUM ANALYZE")
     finally:

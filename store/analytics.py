@@ -12,6 +12,7 @@ from store import crud
 from store.base import utcnow
 from store.db import Database
 from store.errors import InvalidValue
+from store.journeys import refresh_rollup
 from store.models import AbTest, Customer, CustomerJourneyEvent, SupportTicket, UserFeedback
 
 Row = TypeVar("Row", SupportTicket, UserFeedback, AbTest, Customer, CustomerJourneyEvent)
@@ -164,7 +165,11 @@ class JourneyEvents(_UserRows[CustomerJourneyEvent]):
             raise InvalidValue("customer_journey_events", "customer_id", None, "a customer id")
         await crud.get(self.db, Customer, customer_id, user_id=user_id)
         fields.setdefault("timestamp", utcnow())
-        return await super().create(user_id, **fields)
+        row = crud.build(CustomerJourneyEvent, user_id=user_id, **fields)
+        async with crud.writing(self.db, "customer_journey_events") as session:
+            await crud.add(session, row)
+            await refresh_rollup(session, [customer_id])
+        return row
 
     async def for_customer(self, customer_id: str) -> list[CustomerJourneyEvent]:
         query = (

@@ -1,21 +1,69 @@
 """The closed journey funnel of a student's customers, computed in one SQL statement.
 
 A customer counts at a step when they have an event at that step and at every earlier step of
-the list. One GROUP BY over the student's events (an index-only scan of
-`ix_customer_journey_events_funnel`) gives each customer a flag and a first timestamp per step;
-the outer query sums the running products of the flags, and takes the median time between a
-step's first event and the previous step's (percentile_cont on PostgreSQL; a ROW_NUMBER window
-on SQLite, which has no percentile aggregate).
+the list. Each customer's first event time per step comes from `customer_funnels`, a rollup the
+store refreshes (in SQL, from the events) in the transaction that adds a customer's events, so
+the funnel reads one row per customer instead of every event. Filtered by channel, it groups the
+events themselves (`ix_customer_journey_events_funnel`). The outer query sums the running
+products of the per-step flags, and takes the median time between a step's first event and the
+previous step's (percentile_cont on PostgreSQL; a ROW_NUMBER window on SQLite, which has no
+percentile aggregate).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.db import Database
 from store.kpi_metrics import FUNNEL_STEPS
+
+ROLLUP_COLUMNS = {step: f"{step.lower()}_at" for step in FUNNEL_STEPS}
+_FIRSTS = ", ".join(f"MIN(CASE WHEN step = '{step}' THEN timestamp END)" for step in FUNNEL_STEPS)
+REFRESH_CHUNK = 500
+
+
+async def refresh_rollup(session: AsyncSession, customer_ids: Iterable[str]) -> None:
+    """Recompute these customers' `customer_funnels` rows from their events (in SQL)."""
+    ids = sorted(set(customer_ids))
+    columns = ", ".join(ROLLUP_COLUMNS.values())
+    for start in range(0, len(ids), REFRESH_CHUNK):
+        chunk = {f"c{i}": c for i, c in enumerate(ids[start : start + REFRESH_CHUNK])}
+        marks = ", ".join(f":{k}" for k in chunk)
+        await session.execute(text(f"DELETE FROM customer_funnels WHERE id IN ({marks})"), chunk)
+        await session.execute(
+            text(
+                f"INSERT INTO customer_funnels (id, user_id, created_at, {columns}) "
+                f"SELECT customer_id, user_id, MIN(created_at), {_FIRSTS} "
+                f"FROM customer_journey_events WHERE customer_id IN ({marks}) "
+                "GROUP BY customer_id, user_id"
+            ),
+            chunk,
+        )
+
+
+def rebuild_rollup_sql() -> str:
+    """One statement filling `customer_funnels` from every event (after a bulk load)."""
+    columns = ", ".join(ROLLUP_COLUMNS.values())
+    return (
+        f"INSERT INTO customer_funnels (id, user_id, created_at, {columns}) "
+        f"SELECT customer_id, user_id, MIN(created_at), {_FIRSTS} "
+        "FROM customer_journey_events GROUP BY customer_id, user_id"
+    )
+
+
+def _from_rollup(steps: list[str], *, segment: bool) -> str:
+    parts = []
+    for i, step in enumerate(steps):
+        column = f"f.{ROLLUP_COLUMNS[step]}"
+        parts.append(f"CASE WHEN {column} IS NULL THEN 0 ELSE 1 END AS h{i}, {column} AS t{i}")
+    join = " JOIN customers c ON c.id = f.id AND c.segment = :segment" if segment else ""
+    return f"SELECT f.id AS customer_id, {', '.join(parts)} FROM customer_funnels f{join} " + (
+        "WHERE f.user_id = :user_id"
+    )
 
 
 def _per_customer(steps: list[str], *, segment: bool, channel: bool) -> str:
@@ -96,7 +144,10 @@ async def closed_funnel(
 ) -> list[dict[str, Any]]:
     """[{step, customers, conversion, drop_off, median_seconds_from_previous}] in list order."""
     steps = list(steps or FUNNEL_STEPS)
-    per_customer = _per_customer(steps, segment=segment is not None, channel=channel is not None)
+    if channel is None:
+        per_customer = _from_rollup(steps, segment=segment is not None)
+    else:
+        per_customer = _per_customer(steps, segment=segment is not None, channel=True)
     params: dict[str, Any] = {f"s{i}": s for i, s in enumerate(steps)} | {"user_id": user_id}
     if segment is not None:
         params["segment"] = segment

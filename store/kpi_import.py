@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.base import utcnow
 from store.db import Database
 from store.errors import StoreError
+from store.journeys import refresh_rollup
 from store.kpi_metrics import FUNNEL_STEPS, METRICS, metric_problem
 from store.models import CsvMapping, Customer, CustomerJourneyEvent, UserFunnelSnapshot
 from store.timestamps import parse_timestamp
@@ -253,6 +254,8 @@ class CsvImports:
             if values:
                 model = _MODELS[kind]
                 await session.execute(insert(model), [{**v, "user_id": user_id} for v in values])
+            if kind == "events":
+                await refresh_rollup(session, [v["customer_id"] for v in values])
             if mapping is not None:
                 await _remember(session, user_id, kind, {str(k): v for k, v in mapping.items()})
         ignored = [c for c in header if c not in resolved]

@@ -147,3 +147,26 @@ class CsvMapping(Base):
     kind: Mapped[str] = mapped_column(String(32))
     mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime | None]
+
+
+class CustomerFunnel(Base):
+    """Per customer, the first event time at each step: a rollup of `customer_journey_events`
+    that the closed-funnel query reads instead of every event. `id` is the customer's id; the
+    store refreshes a customer's row in the transaction that adds their events."""
+
+    __tablename__ = "customer_funnels"
+    __table_args__ = (Index("ix_customer_funnels_by_user", "user_id"),)
+
+    id: Mapped[str] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    hook_at: Mapped[datetime | None]
+    gift_at: Mapped[datetime | None]
+    identify_at: Mapped[datetime | None]
+    engage_at: Mapped[datetime | None]
+    sell_at: Mapped[datetime | None]
+    nurture_at: Mapped[datetime | None]
+    upsell_at: Mapped[datetime | None]
+    educate_at: Mapped[datetime | None]
+    share_at: Mapped[datetime | None]

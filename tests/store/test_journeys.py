@@ -81,3 +81,21 @@ async def test_funnel_by_segment_and_channel(db: Database) -> None:
     assert email[1]["median_seconds_from_previous"] == pytest.approx(7200)
     # Odd and even counts: Hook -> Gift over c1 (1h), c2 (3h) -> 2h
     assert (await closed_funnel(db, ada, ["Gift"]))[0]["customers"] == 3
+
+
+async def test_an_earlier_event_moves_the_first_time_and_agrees_with_the_events(
+    db: Database,
+) -> None:
+    ada = await _journeys(db)
+    c3 = next(c for c in await Customers(db).list_for_user(ada) if c.name == "c3")
+    # c3 had Hook at 0h and Sell at 2h; an email Gift at -1h does not make a Hook->Gift step...
+    await JourneyEvents(db).create(
+        ada, customer_id=c3.id, step="Gift", channel="email", timestamp=T0 - HOUR
+    )
+    rolled = await closed_funnel(db, ada, ["Hook", "Gift", "Sell"])
+    assert [s["customers"] for s in rolled] == [3, 3, 2]
+    # ...and its Gift came before its Hook, so only c1 (1h) and c2 (3h) time Hook -> Gift.
+    assert rolled[1]["median_seconds_from_previous"] == pytest.approx(7200)
+    # The rollup and the raw events give the same funnel (every event of c2, c3 is "email").
+    email = await closed_funnel(db, ada, ["Hook", "Gift", "Sell"], channel="email")
+    assert [s["customers"] for s in email] == [2, 2, 1]

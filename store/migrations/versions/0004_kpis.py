@@ -1,8 +1,9 @@
 """kpis: A/B exposures and conversions, targets, remembered CSV mappings, aggregation indexes
 
 `ab_tests` gains `exposures` and `conversions` (the significance test reads them); students'
-own KPI targets and their confirmed CSV column mappings get tables; the KPI aggregations get
-the indexes they group by.
+own KPI targets and their confirmed CSV column mappings get tables; `customer_funnels` keeps
+each customer's first event time per step (the closed funnel reads it, not every event); the
+KPI aggregations get the indexes they group by.
 
 Revision ID: 0004_kpis
 Revises: 0003
@@ -21,6 +22,7 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+STEPS = ("hook", "gift", "identify", "engage", "sell", "nurture", "upsell", "educate", "share")
 INDEXES = [
     ("ix_ab_tests_by_user_test_variant", "ab_tests", ["user_id", "test_name", "variant"]),
     ("ix_customers_by_user_segment", "customers", ["user_id", "segment"]),
@@ -83,9 +85,28 @@ def upgrade() -> None:
     )
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
+    op.create_table(
+        "customer_funnels",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("user_id", sa.String(length=26), nullable=False),
+        *[sa.Column(f"{step}_at", UTCDateTime(), nullable=True) for step in STEPS],
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["id"], ["customers.id"], name=op.f("fk_customer_funnels_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_customer_funnels_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_funnels")),
+    )
+    op.create_index("ix_customer_funnels_by_user", "customer_funnels", ["user_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customer_funnels_by_user", table_name="customer_funnels")
+    op.drop_table("customer_funnels")
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     op.drop_index("ix_csv_mappings_by_user_kind", table_name="csv_mappings")
