@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from server.routes import (
 from server.routes.status import product_version
 from server.services import open_services
 from server.ws import endpoint
+from store import ab_stats
 from tools.errors import ToolsError
 
 STATIC = Path(__file__).parent / "static"
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_services(settings) as services:
             app.state.services = services
+            asyncio.get_running_loop().run_in_executor(None, ab_stats.warm)
             yield
 
     app = FastAPI(

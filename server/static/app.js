@@ -7,6 +7,8 @@ import { mountAuth } from "./js/views/auth.js";
 import { mountConversationList, mountNewConversation } from "./js/views/conversations.js";
 import { mountRoom } from "./js/views/room.js";
 import { mountAgentList, mountAgentEditor } from "./js/views/agents.js";
+import { mountDashboard } from "./js/views/dashboard.js";
+import { mountCourseOwner } from "./js/views/dashboard_owner.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -74,6 +76,8 @@ function renderNav() {
     link("#/", "Conversations", (c) => c === "#/" || c.startsWith("#/c/")),
     link("#/new", "New", (c) => c === "#/new"),
     link("#/agents", "Agents", (c) => c.startsWith("#/agents")),
+    link("#/kpis", "KPIs", (c) => c.startsWith("#/kpis")),
+    ...(app.me.is_staff ? [link("#/course-analytics", "Course analytics", (c) => c.startsWith("#/course-analytics"))] : []),
     h("span", { class: "whoami" }, app.me.name),
     h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
   );
@@ -129,6 +133,10 @@ async function route() {
       await mountAgentEditor(main, { id, navigate });
     } else if (section === "agents") {
       await mountAgentList(main);
+    } else if (section === "kpis") {
+      cleanup = await mountDashboard(main);
+    } else if (section === "course-analytics") {
+      cleanup = await mountCourseOwner(main);
     } else {
       await mountConversationList(main);
     }
