@@ -54,7 +54,7 @@ async def measure(db: Database, rounds: int) -> dict[str, list[float]]:
 async def backend(name: str, url: str, size: Size, rounds: int) -> list[dict[str, Any]]:
     started = time.perf_counter()
     if name == "SQLite":
-        url = await fresh_sqlite("kpis")
+        url = await fresh_sqlite("kpis-quick" if size.events < FULL.events else "kpis")
         await asyncio.to_thread(load_sqlite, sqlite_path(url), size)
     else:
         url = await fresh_postgres(url)
