@@ -11,7 +11,7 @@ from playwright.async_api import expect
 
 from store import crud
 from store.db import Database
-from store.models import User
+from store.models import User, UserModuleProgress
 from tests.ui.conftest import Client, LiveServer
 from tests.ui.helpers import sign_in
 
@@ -130,6 +130,9 @@ async def test_course_owner_page_renders_for_staff(
         from tests.store import factories
 
         module = await factories.module(db, 1, "Hook")
+        await crud.insert(
+            db, UserModuleProgress(user_id=student["id"], module_id=module.id, status="In Progress")
+        )
     finally:
         await db.close()
     await client.call(
@@ -146,7 +149,9 @@ async def test_course_owner_page_renders_for_staff(
     await sign_in(page, live_server.url, owner)
     await page.get_by_role("link", name="Course analytics").click()
     await expect(page.get_by_role("heading", name="Course analytics")).to_be_visible()
-    await expect(page.get_by_text("1 students.")).to_be_visible()
+    await expect(page.get_by_text("Students: 1")).to_be_visible()
+    completion = page.locator("figure", has_text="Module completion").locator("tbody")
+    assert (await completion.text_content()).replace(" ", "") == "1.Hook100.0%100.0%"
     table = page.locator("figure", has_text="Ratings and open tickets").locator("tbody")
     assert (await table.text_content()).replace(" ", "").startswith("1.Hook1100.0n/a1")
     await page.wait_for_function("() => window.Chart !== undefined")

@@ -15,7 +15,7 @@ export async function mountCourseOwner(main) {
     "section",
     { class: "page dashboard owner", "aria-labelledby": "owner-title" },
     heading,
-    h("p", {}, `${fmt(data.students)} students.`),
+    h("p", {}, `Students: ${fmt(data.students)}`),
   );
   clear(main).append(page);
   if (!modules.length) {
