@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 from bench.fixtures import fresh_postgres, fresh_sqlite, plain_postgres_dsn, sqlite_path
 from bench.harness import stats
 from bench.kpis_data import FULL, QUICK, STUDENT, Size, load_postgres, load_sqlite
@@ -27,11 +29,23 @@ from store.db import Database
 from store.journeys import closed_funnel
 from store.kpis import summary
 
+MET = {True: "yes", False: "NO", None: "(reference)"}
 TARGET_MS = {"SQLite": 1000.0, "PostgreSQL": 200.0}
 DEFAULT_JSON = Path(__file__).parent / "kpis_results.json"
 
 Query = Callable[[Database], Awaitable[Any]]
+
+
+async def _reference(db: Database) -> Any:
+    """A bare scan for scale: counting the student's events through their index, in the same
+    run (on a loaded machine, compare the queries with this rather than with the targets)."""
+    async with db.read() as session:
+        query = text("SELECT COUNT(*) FROM customer_journey_events WHERE user_id = :u")
+        return await session.scalar(query, {"u": STUDENT})
+
+
 QUERIES: dict[str, Query] = {
+    "reference: count the student's 1M events": _reference,
     "summary": lambda db: summary(db, STUDENT),
     "journey funnel": lambda db: closed_funnel(db, STUDENT),
     "course analytics": lambda db: course_analytics(db),
@@ -78,7 +92,7 @@ async def backend(name: str, url: str, size: Size, rounds: int) -> list[dict[str
                 "p99_ms": round(s.p99, 1),
                 "n": s.n,
                 "target_ms": target,
-                "met": s.median < target,
+                "met": s.median < target if not query.startswith("reference") else None,
                 "load_s": round(loaded, 1),
             }
         )
@@ -93,7 +107,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         lines.append(
             f"| {r['backend']} | {r['query']} | {r['median_ms']} | {r['p99_ms']} | {r['n']} | "
-            f"< {r['target_ms']:.0f} ms | {'yes' if r['met'] else 'NO'} |"
+            f"< {r['target_ms']:.0f} ms | {MET[r['met']]} |"
         )
     return "\n".join(lines)
 

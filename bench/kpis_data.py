@@ -160,7 +160,7 @@ def load_sqlite(path: str, size: Size) -> None:
                     f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
                     ([_sqlite_value(v) for v in row] for row in rows),
                 )
-            connection.execute(rebuild_rollup_sql())
+            connection.execute(rebuild_rollup_sql("sqlite"))
         connection.execute("ANALYZE")
     finally:
         connection.close()
@@ -173,7 +173,7 @@ async def load_postgres(dsn: str, size: Size) -> None:
     try:
         for table, columns, rows in tables(size):
             await connection.copy_records_to_table(table, records=rows, columns=columns)
-        await connection.execute(rebuild_rollup_sql())
+        await connection.execute(rebuild_rollup_sql("sqlite"))
         # Index-only scans need the visibility map; the planner needs statistics.
         await connection.execute("VACUUM ANALYZE")
     finally:

@@ -150,9 +150,10 @@ class CsvMapping(Base):
 
 
 class CustomerFunnel(Base):
-    """Per customer, the first event time at each step: a rollup of `customer_journey_events`
-    that the closed-funnel query reads instead of every event. `id` is the customer's id; the
-    store refreshes a customer's row in the transaction that adds their events."""
+    """Per customer, the first event time at each step (epoch seconds, so that differences
+    and medians need no date parsing): a rollup of `customer_journey_events` that the
+    closed-funnel query reads instead of every event. `id` is the customer's id; the store
+    refreshes a customer's row in the transaction that adds their events."""
 
     __tablename__ = "customer_funnels"
     __table_args__ = (Index("ix_customer_funnels_by_user", "user_id"),)
@@ -161,12 +162,12 @@ class CustomerFunnel(Base):
         ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
     )
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    hook_at: Mapped[datetime | None]
-    gift_at: Mapped[datetime | None]
-    identify_at: Mapped[datetime | None]
-    engage_at: Mapped[datetime | None]
-    sell_at: Mapped[datetime | None]
-    nurture_at: Mapped[datetime | None]
-    upsell_at: Mapped[datetime | None]
-    educate_at: Mapped[datetime | None]
-    share_at: Mapped[datetime | None]
+    hook_first: Mapped[float | None] = mapped_column(Float)
+    gift_first: Mapped[float | None] = mapped_column(Float)
+    identify_first: Mapped[float | None] = mapped_column(Float)
+    engage_first: Mapped[float | None] = mapped_column(Float)
+    sell_first: Mapped[float | None] = mapped_column(Float)
+    nurture_first: Mapped[float | None] = mapped_column(Float)
+    upsell_first: Mapped[float | None] = mapped_column(Float)
+    educate_first: Mapped[float | None] = mapped_column(Float)
+    share_first: Mapped[float | None] = mapped_column(Float)

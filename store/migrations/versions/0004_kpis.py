@@ -2,7 +2,7 @@
 
 `ab_tests` gains `exposures` and `conversions` (the significance test reads them); students'
 own KPI targets and their confirmed CSV column mappings get tables; `customer_funnels` keeps
-each customer's first event time per step (the closed funnel reads it, not every event); the
+each customer's first event time per step (epoch seconds) (the closed funnel reads it, not every event); the
 KPI aggregations get the indexes they group by.
 
 Revision ID: 0004_kpis
@@ -89,7 +89,7 @@ def upgrade() -> None:
         "customer_funnels",
         sa.Column("id", sa.String(length=26), nullable=False),
         sa.Column("user_id", sa.String(length=26), nullable=False),
-        *[sa.Column(f"{step}_at", UTCDateTime(), nullable=True) for step in STEPS],
+        *[sa.Column(f"{step}_first", sa.Float(), nullable=True) for step in STEPS],
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["id"], ["customers.id"], name=op.f("fk_customer_funnels_id_customers"),
