@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, select
 
 from store import crud
 from store.base import utcnow
@@ -93,6 +93,7 @@ def _filtered(
     until: datetime | None = None,
     channel: str | None = None,
     campaign_id: str | None = None,
+    experiment_id: str | None = None,
 ) -> Select[Any]:
     s = UserFunnelSnapshot
     query = select(s).where(s.user_id == user_id)
@@ -104,6 +105,8 @@ def _filtered(
         query = query.where(s.channel == channel)
     if campaign_id is not None:
         query = query.where(s.campaign_id == campaign_id)
+    if experiment_id is not None:
+        query = query.where(s.experiment_id == experiment_id)
     return query
 
 
@@ -215,9 +218,3 @@ def _period(row: Any) -> dict[str, Any] | None:
     if row is None:
         return None
     return {"id": row.id, "snapshot_date": row.snapshot_date, "time_period": row.time_period}
-
-
-async def snapshot_count(db: Database, user_id: str) -> int:
-    async with db.read() as session:
-        query = select(func.count()).where(UserFunnelSnapshot.user_id == user_id)
-        return int(await session.scalar(query) or 0)

@@ -62,6 +62,7 @@ async def list_snapshots(
     until: To = None,
     channel: str | None = None,
     campaign_id: str | None = None,
+    experiment_id: str | None = None,
     format: Format = "json",
 ) -> Any:
     rows = await Snapshots(db).list(
@@ -70,6 +71,7 @@ async def list_snapshots(
         until=moment(until, "to"),
         channel=channel,
         campaign_id=campaign_id,
+        experiment_id=experiment_id,
     )
     public = [snapshot_public(r) for r in rows]
     return csv_response(public, "snapshots") if format == "csv" else public

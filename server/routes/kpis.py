@@ -41,6 +41,7 @@ async def get_summary(
     until: To = None,
     channel: str | None = None,
     campaign_id: str | None = None,
+    experiment_id: str | None = None,
     format: Format = "json",
 ) -> Any:
     body = await summary(
@@ -50,6 +51,7 @@ async def get_summary(
         until=moment(until, "to"),
         channel=channel,
         campaign_id=campaign_id,
+        experiment_id=experiment_id,
     )
     if format == "csv":
         rows = [

@@ -91,9 +91,12 @@ async def test_summary_filters_by_channel_campaign_and_period(db: Database) -> N
     await snapshots.add(bob.id, snapshot_date=JUNE + timedelta(days=1), hook_avg_ctr=0.9)
     ads = (await summary(db, ada.id, channel="ads"))["attract"]["hook_avg_ctr"]
     assert (ads["value"], ads["previous"], ads["change"]) == (0.02, 0.01, pytest.approx(1.0))
+    await snapshots.add(ada.id, snapshot_date=MAY, hook_avg_ctr=0.03, experiment_id="x1")
+    x1 = (await summary(db, ada.id, experiment_id="x1"))["attract"]["hook_avg_ctr"]
+    assert (x1["value"], x1["previous"]) == (0.03, None)
     c1 = (await summary(db, ada.id, campaign_id="c1"))["attract"]["hook_avg_ctr"]
     assert (c1["value"], c1["previous"]) == (0.02, None)
-    may = (await summary(db, ada.id, until=MAY))["attract"]["hook_avg_ctr"]
+    may = (await summary(db, ada.id, until=MAY, channel="ads"))["attract"]["hook_avg_ctr"]
     assert may["value"] == 0.01
     empty = await summary(db, ada.id, since=JUNE + timedelta(days=1))
     assert empty["attract"]["hook_avg_ctr"]["value"] is None and empty["weakest_step"] is None

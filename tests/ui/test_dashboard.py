@@ -99,6 +99,7 @@ async def test_student_imports_a_csv_and_sees_the_charts(
     )
     await page.wait_for_function("() => window.Chart !== undefined")
     assert await _charts_drawn(page) >= 4
+    await page.get_by_role("heading", name="Your KPIs").scroll_into_view_if_needed()
     await page.screenshot(path=str(artifacts / "kpi-dashboard.png"), full_page=True)
 
     # A bad file imports nothing and says which row and column.
