@@ -45,7 +45,7 @@ async def _reference(db: Database) -> Any:
 
 
 QUERIES: dict[str, Query] = {
-    "reference: count the student's 1M events": _reference,
+    "reference: count the student's events": _reference,
     "summary": lambda db: summary(db, STUDENT),
     "journey funnel": lambda db: closed_funnel(db, STUDENT),
     "course analytics": lambda db: course_analytics(db),

@@ -173,7 +173,7 @@ async def load_postgres(dsn: str, size: Size) -> None:
     try:
         for table, columns, rows in tables(size):
             await connection.copy_records_to_table(table, records=rows, columns=columns)
-        await connection.execute(rebuild_rollup_sql("sqlite"))
+        await connection.execute(rebuild_rollup_sql("postgresql"))
         # Index-only scans need the visibility map; the planner needs statistics.
         await connection.execute("VACUUM ANALYZE")
     finally:

@@ -29,7 +29,7 @@ def test_kpi_benchmark_quick_run_reports_every_query(tmp_path: Path) -> None:
     assert report["quick"] is True and report["size"]["events"] == 20_000
     rows = {(r["backend"], r["query"]): r for r in report["rows"]}
     assert set(rows) == {
-        ("SQLite", "reference: count the student's 1M events"),
+        ("SQLite", "reference: count the student's events"),
         ("SQLite", "summary"),
         ("SQLite", "journey funnel"),
         ("SQLite", "course analytics"),
