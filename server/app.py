@@ -14,19 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from runtime.errors import ElevateRuntimeError
 from runtime.settings import Settings
 from server import auth, errors
-from server.routes import (
-    agents,
-    conversations,
-    course_analytics,
-    groups,
-    kpi_data,
-    kpis,
-    prompts,
-    status,
-    support,
-    tools,
-    users,
-)
+from server.routes import agents, conversations, groups, prompts, status, tools, users
+from server.routes.kpi_routers import ROUTERS as KPI_ROUTERS
 from server.routes.status import product_version
 from server.services import open_services
 from server.ws import endpoint
@@ -58,8 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app, ElevateRuntimeError, ToolsError)
     for module in (auth, users, agents, tools, groups, prompts, conversations, status):
         app.include_router(module.router)
-    for module in (kpi_data, kpis, support, course_analytics):
-        app.include_router(module.router)
+    for router in KPI_ROUTERS:
+        app.include_router(router)
     app.include_router(endpoint.router)
 
     @app.get("/", include_in_schema=False)

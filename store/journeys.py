@@ -45,11 +45,13 @@ async def refresh_rollup(session: AsyncSession, customer_ids: Iterable[str]) -> 
     for start in range(0, len(ids), REFRESH_CHUNK):
         chunk = {f"c{i}": c for i, c in enumerate(ids[start : start + REFRESH_CHUNK])}
         marks = ", ".join(f":{k}" for k in chunk)
-        await session.execute(text(f"DELETE FROM customer_funnels WHERE id IN ({marks})"), chunk)
+        await session.execute(
+            text(f"DELETE FROM customer_funnels WHERE customer_id IN ({marks})"), chunk
+        )
         await session.execute(
             text(
-                f"INSERT INTO customer_funnels (id, user_id, created_at, {columns}) "
-                f"SELECT customer_id, user_id, MIN(created_at), {firsts} "
+                f"INSERT INTO customer_funnels (id, customer_id, user_id, created_at, {columns}) "
+                f"SELECT customer_id, customer_id, user_id, MIN(created_at), {firsts} "
                 f"FROM customer_journey_events WHERE customer_id IN ({marks}) "
                 "GROUP BY customer_id, user_id"
             ),
@@ -61,8 +63,8 @@ def rebuild_rollup_sql(dialect: str) -> str:
     """One statement filling `customer_funnels` from every event (after a bulk load)."""
     columns = ", ".join(ROLLUP_COLUMNS.values())
     return (
-        f"INSERT INTO customer_funnels (id, user_id, created_at, {columns}) "
-        f"SELECT customer_id, user_id, MIN(created_at), {_firsts(dialect)} "
+        f"INSERT INTO customer_funnels (id, customer_id, user_id, created_at, {columns}) "
+        f"SELECT customer_id, customer_id, user_id, MIN(created_at), {_firsts(dialect)} "
         "FROM customer_journey_events GROUP BY customer_id, user_id"
     )
 
@@ -97,7 +99,11 @@ class _Source:
             self.times = [f"f.t{i}" for i in range(len(steps))]
         else:
             self.prefix = ""
-            join = " JOIN customers c ON c.id = f.id AND c.segment = :segment" if segment else ""
+            join = (
+                " JOIN customers c ON c.id = f.customer_id AND c.segment = :segment"
+                if segment
+                else ""
+            )
             self.rows = f"customer_funnels f{join} WHERE f.user_id = :user_id"
             self.times = [f"f.{ROLLUP_COLUMNS[step]}" for step in steps]
 

@@ -152,15 +152,16 @@ class CsvMapping(Base):
 class CustomerFunnel(Base):
     """Per customer, the first event time at each step (epoch seconds, so that differences
     and medians need no date parsing): a rollup of `customer_journey_events` that the
-    closed-funnel query reads instead of every event. `id` is the customer's id; the store
+    closed-funnel query reads instead of every event. One row per customer; the store
     refreshes a customer's row in the transaction that adds their events."""
 
     __tablename__ = "customer_funnels"
-    __table_args__ = (Index("ix_customer_funnels_by_user", "user_id"),)
-
-    id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    __table_args__ = (
+        Index("ix_customer_funnels_by_user", "user_id"),
+        Index("ix_customer_funnels_by_customer", "customer_id", unique=True),
     )
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     hook_first: Mapped[float | None] = mapped_column(Float)
     gift_first: Mapped[float | None] = mapped_column(Float)

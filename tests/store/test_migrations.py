@@ -109,6 +109,7 @@ EXPECTED_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ix_kpi_targets_by_user_metric": ("kpi_targets", ("user_id", "metric")),
     "ix_csv_mappings_by_user_kind": ("csv_mappings", ("user_id", "kind")),
     "ix_customer_funnels_by_user": ("customer_funnels", ("user_id",)),
+    "ix_customer_funnels_by_customer": ("customer_funnels", ("customer_id",)),
 }
 
 SEED_TABLES = {

@@ -88,11 +88,14 @@ def upgrade() -> None:
     op.create_table(
         "customer_funnels",
         sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("customer_id", sa.String(length=26), nullable=False),
         sa.Column("user_id", sa.String(length=26), nullable=False),
         *[sa.Column(f"{step}_first", sa.Float(), nullable=True) for step in STEPS],
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["id"], ["customers.id"], name=op.f("fk_customer_funnels_id_customers"),
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_funnels_customer_id_customers"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
@@ -102,9 +105,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_funnels")),
     )
     op.create_index("ix_customer_funnels_by_user", "customer_funnels", ["user_id"])
+    op.create_index(
+        "ix_customer_funnels_by_customer", "customer_funnels", ["customer_id"], unique=True
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customer_funnels_by_customer", table_name="customer_funnels")
     op.drop_index("ix_customer_funnels_by_user", table_name="customer_funnels")
     op.drop_table("customer_funnels")
     for name, table, _columns in reversed(INDEXES):
