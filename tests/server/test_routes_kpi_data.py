@@ -153,6 +153,9 @@ async def test_customers_and_events_by_rest_and_csv(api: Api) -> None:
     listed = await api.ok("GET", f"/api/kpis/customers/{cleo['id']}/events", ada)
     steps = [e["step"] for e in listed]
     assert steps == ["Hook", "Sell"]
+    # The funnel sees the imported events at once: Cleo's Sell came from the file.
+    funnel = await api.ok("GET", "/api/kpis/journeys?steps=Hook,Sell", ada)
+    assert [s["customers"] for s in funnel] == [1, 1]
     # An e-mail of someone else's customer is unknown here: the whole file is refused.
     status, body = await upload(
         api, bob, "/api/kpis/events/import", "email,step,when\nc@x.io,Hook,2024-05-02\n", mapping
