@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,11 +16,13 @@ from runtime.settings import Settings
 from server import auth, errors
 from server.log_redaction import install_redaction
 from server.routes import agents, conversations, course, groups, prompts, status, tools, users
+from server.routes.kpi_routers import ROUTERS as KPI_ROUTERS
 from server.routes.status import product_version
 from server.security_headers import SecurityHeaders
 from server.services import open_services
 from server.url_guard import RejectNul
 from server.ws import endpoint
+from store import ab_stats
 from tools.errors import ToolsError
 
 STATIC = Path(__file__).parent / "static"
@@ -35,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_services(settings) as services:
             app.state.services = services
+            asyncio.get_running_loop().run_in_executor(None, ab_stats.warm)
             yield
 
     app = FastAPI(
@@ -50,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, users, agents, tools, groups, prompts, conversations, status):
         app.include_router(module.router)
     app.include_router(course.router)
+    for router in KPI_ROUTERS:
+        app.include_router(router)
     app.include_router(endpoint.router)
 
     @app.get("/", include_in_schema=False)

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from store import crud
 from store.base import utcnow
 from store.db import Database
 from store.errors import InvalidValue
+from store.journeys import refresh_rollup
 from store.models import AbTest, Customer, CustomerJourneyEvent, SupportTicket, UserFeedback
 
 Row = TypeVar("Row", SupportTicket, UserFeedback, AbTest, Customer, CustomerJourneyEvent)
 
 CSAT_RANGE = (1, 5)
 NPS_RANGE = (0, 10)
+TICKET_STATUSES = ("open", "closed")
 
 
 class _UserRows(Generic[Row]):
@@ -52,9 +54,26 @@ class _UserRows(Generic[Row]):
 
 
 class SupportTickets(_UserRows[SupportTicket]):
-    """Questions students raise, optionally about a module."""
+    """Questions students raise, optionally about a module; `open` or `closed`."""
 
     model = SupportTicket
+
+    def _validate(self, fields: dict[str, Any]) -> None:
+        status = fields.get("status")
+        if status is not None and status not in TICKET_STATUSES:
+            raise InvalidValue("support_tickets", "status", status, "open or closed")
+
+    async def listing(
+        self, user_id: str | None, *, status: str | None = None, limit: int = 500
+    ) -> list[SupportTicket]:
+        """One student's tickets (everyone's with `user_id` None), newest first."""
+        query = select(SupportTicket)
+        if user_id is not None:
+            query = query.where(SupportTicket.user_id == user_id)
+        if status is not None:
+            query = query.where(SupportTicket.status == status)
+        query = query.order_by(SupportTicket.id.desc()).limit(max(1, min(limit, 5000)))
+        return await crud.scalars(self.db, query)
 
 
 class Feedback(_UserRows[UserFeedback]):
@@ -70,9 +89,54 @@ class Feedback(_UserRows[UserFeedback]):
 
 
 class AbTests(_UserRows[AbTest]):
-    """Observations of A/B test variants (the significance test reads these)."""
+    """A/B test variants' exposures and conversions (the significance test reads these)."""
 
     model = AbTest
+
+    async def record(
+        self,
+        user_id: str,
+        test_name: str,
+        variant: str,
+        exposures: int,
+        conversions: int,
+        **fields: Any,
+    ) -> AbTest:
+        """Store a variant's result; a second record of the same variant replaces the first
+        in place (so the first variant recorded stays the control)."""
+        if exposures < 0:
+            raise InvalidValue("ab_tests", "exposures", exposures, "a count of 0 or more")
+        if not 0 <= conversions <= exposures:
+            raise InvalidValue(
+                "ab_tests", "conversions", conversions, f"a count from 0 to exposures ({exposures})"
+            )
+        values = {"exposures": exposures, "conversions": conversions, **fields}
+        async with crud.writing(self.db, "ab_tests") as session:
+            row = await session.scalar(
+                select(AbTest).where(
+                    AbTest.user_id == user_id,
+                    AbTest.test_name == test_name,
+                    AbTest.variant == variant,
+                )
+            )
+            if row is None:
+                row = crud.build(AbTest, user_id=user_id, test_name=test_name, variant=variant)
+                session.add(row)
+            else:
+                values["updated_at"] = utcnow()
+            crud.assign(row, **values)
+            await session.flush()
+        return row
+
+    async def names(self, user_id: str) -> list[str]:
+        """The student's test names, by first result recorded."""
+        query = (
+            select(AbTest.test_name)
+            .where(AbTest.user_id == user_id)
+            .group_by(AbTest.test_name)
+            .order_by(func.min(AbTest.id))
+        )
+        return await crud.scalars(self.db, query)
 
     async def for_test(self, user_id: str, test_name: str) -> list[AbTest]:
         query = (
@@ -101,7 +165,11 @@ class JourneyEvents(_UserRows[CustomerJourneyEvent]):
             raise InvalidValue("customer_journey_events", "customer_id", None, "a customer id")
         await crud.get(self.db, Customer, customer_id, user_id=user_id)
         fields.setdefault("timestamp", utcnow())
-        return await super().create(user_id, **fields)
+        row = crud.build(CustomerJourneyEvent, user_id=user_id, **fields)
+        async with crud.writing(self.db, "customer_journey_events") as session:
+            await crud.add(session, row)
+            await refresh_rollup(session, [customer_id])
+        return row
 
     async def for_customer(self, customer_id: str) -> list[CustomerJourneyEvent]:
         query = (

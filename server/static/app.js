@@ -8,6 +8,8 @@ import { mountConversationList, mountNewConversation } from "./js/views/conversa
 import { mountRoom } from "./js/views/room.js";
 import { mountAgentList, mountAgentEditor } from "./js/views/agents.js";
 import { mountCourse } from "./js/views/course.js";
+import { mountDashboard } from "./js/views/dashboard.js";
+import { mountCourseOwner } from "./js/views/dashboard_owner.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -75,7 +77,9 @@ function renderNav() {
     link("#/", "Conversations", (c) => c === "#/" || c.startsWith("#/c/")),
     link("#/new", "New", (c) => c === "#/new"),
     link("#/agents", "Agents", (c) => c.startsWith("#/agents")),
-    link("#/course", "Course", (c) => /^#\/(course|foundation|assets)/.test(c)),
+    link("#/course", "Course", (c) => /^#\/(course|foundation|assets)(\/|$)/.test(c)),
+    link("#/kpis", "KPIs", (c) => c.startsWith("#/kpis")),
+    ...(app.me.is_staff ? [link("#/course-analytics", "Course analytics", (c) => c.startsWith("#/course-analytics"))] : []),
     h("span", { class: "whoami" }, app.me.name),
     h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
   );
@@ -133,6 +137,10 @@ async function route() {
       await mountAgentList(main);
     } else if (["course", "foundation", "assets"].includes(section)) {
       cleanup = await mountCourse(main, { section, id, me: app.me, socket: app.socket, navigate });
+    } else if (section === "kpis") {
+      cleanup = await mountDashboard(main);
+    } else if (section === "course-analytics") {
+      cleanup = await mountCourseOwner(main);
     } else {
       await mountConversationList(main);
     }

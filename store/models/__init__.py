@@ -3,8 +3,11 @@
 from store.models.agents import Agent, AgentTool, Attachment, Prompt, Tool
 from store.models.analytics import (
     AbTest,
+    CsvMapping,
     Customer,
+    CustomerFunnel,
     CustomerJourneyEvent,
+    KpiTarget,
     SupportTicket,
     UserFeedback,
 )
@@ -41,10 +44,13 @@ __all__ = [
     "ConversationMessage",
     "ConversationParticipant",
     "CourseModule",
+    "CsvMapping",
     "Customer",
+    "CustomerFunnel",
     "CustomerJourneyEvent",
     "Group",
     "GroupMember",
+    "KpiTarget",
     "Memory",
     "PlaybookPrompt",
     "Prompt",

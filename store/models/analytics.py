@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, utcnow
@@ -24,6 +24,7 @@ class SupportTicket(_Audited, Base):
     __table_args__ = (
         Index("ix_support_tickets_by_user", "user_id"),
         Index("ix_support_tickets_by_module", "module_id"),
+        Index("ix_support_tickets_by_module_status", "module_id", "status"),
     )
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -55,10 +56,13 @@ class UserFeedback(_Audited, Base):
 
 
 class AbTest(_Audited, Base):
-    """One variant's observation in a named A/B test (metric and value)."""
+    """One variant's result in a named A/B test: how many saw it and how many converted."""
 
     __tablename__ = "ab_tests"
-    __table_args__ = (Index("ix_ab_tests_by_user", "user_id"),)
+    __table_args__ = (
+        Index("ix_ab_tests_by_user", "user_id"),
+        Index("ix_ab_tests_by_user_test_variant", "user_id", "test_name", "variant"),
+    )
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     test_name: Mapped[str] = mapped_column(String(200))
@@ -67,13 +71,19 @@ class AbTest(_Audited, Base):
     metric: Mapped[str | None] = mapped_column(String(100))
     value: Mapped[float | None]
     notes: Mapped[str | None] = mapped_column(Text)
+    exposures: Mapped[int | None] = mapped_column(Integer)
+    conversions: Mapped[int | None] = mapped_column(Integer)
 
 
 class Customer(_Audited, Base):
     """An end customer of a student's business."""
 
     __tablename__ = "customers"
-    __table_args__ = (Index("ix_customers_by_user", "user_id"),)
+    __table_args__ = (
+        Index("ix_customers_by_user", "user_id"),
+        Index("ix_customers_by_user_segment", "user_id", "segment"),
+        Index("ix_customers_by_user_email", "user_id", "email"),
+    )
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
@@ -95,6 +105,15 @@ class CustomerJourneyEvent(_Audited, Base):
     __table_args__ = (
         Index("ix_customer_journey_events_by_customer", "customer_id"),
         Index("ix_customer_journey_events_by_user", "user_id"),
+        # Covers the closed-funnel aggregation: one index-only pass per student.
+        Index(
+            "ix_customer_journey_events_funnel",
+            "user_id",
+            "customer_id",
+            "step",
+            "timestamp",
+            "channel",
+        ),
     )
 
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
@@ -104,3 +123,52 @@ class CustomerJourneyEvent(_Audited, Base):
     channel: Mapped[str | None] = mapped_column(String(128))
     details: Mapped[str | None] = mapped_column(Text)
     timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KpiTarget(Base):
+    """A student's own target for one funnel metric (the course default applies otherwise)."""
+
+    __tablename__ = "kpi_targets"
+    __table_args__ = (Index("ix_kpi_targets_by_user_metric", "user_id", "metric", unique=True),)
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime | None]
+
+
+class CsvMapping(Base):
+    """The CSV column mapping a student confirmed for one kind of import, reused next time."""
+
+    __tablename__ = "csv_mappings"
+    __table_args__ = (Index("ix_csv_mappings_by_user_kind", "user_id", "kind", unique=True),)
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime | None]
+
+
+class CustomerFunnel(Base):
+    """Per customer, the first event time at each step (epoch seconds, so that differences
+    and medians need no date parsing): a rollup of `customer_journey_events` that the
+    closed-funnel query reads instead of every event. One row per customer; the store
+    refreshes a customer's row in the transaction that adds their events."""
+
+    __tablename__ = "customer_funnels"
+    __table_args__ = (
+        Index("ix_customer_funnels_by_user", "user_id"),
+        Index("ix_customer_funnels_by_customer", "customer_id", unique=True),
+    )
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    hook_first: Mapped[float | None] = mapped_column(Float)
+    gift_first: Mapped[float | None] = mapped_column(Float)
+    identify_first: Mapped[float | None] = mapped_column(Float)
+    engage_first: Mapped[float | None] = mapped_column(Float)
+    sell_first: Mapped[float | None] = mapped_column(Float)
+    nurture_first: Mapped[float | None] = mapped_column(Float)
+    upsell_first: Mapped[float | None] = mapped_column(Float)
+    educate_first: Mapped[float | None] = mapped_column(Float)
+    share_first: Mapped[float | None] = mapped_column(Float)

@@ -142,6 +142,7 @@ class UserGeneratedAsset(Base):
     __tablename__ = "user_generated_assets"
     __table_args__ = (
         Index("ix_user_generated_assets_by_user_step", "user_id", "elevate_step"),
+        Index("ix_user_generated_assets_by_step", "elevate_step"),
         *choice_checks(
             "user_generated_assets", [("elevate_step", ElevateStep), ("status", AssetStatus)]
         ),
@@ -165,6 +166,7 @@ class UserModuleProgress(Base):
     __tablename__ = "user_module_progress"
     __table_args__ = (
         Index("ix_user_module_progress_by_user_module", "user_id", "module_id", unique=True),
+        Index("ix_user_module_progress_by_module_status", "module_id", "status"),
         *choice_checks("user_module_progress", [("status", ProgressStatus)]),
     )
 
@@ -184,7 +186,18 @@ class UserFunnelSnapshot(Base):
     """A period's funnel numbers (ATTRACT, CONVERT, GROW); KPIs and trends derive from these."""
 
     __tablename__ = "user_funnel_snapshots"
-    __table_args__ = (Index("ix_user_funnel_snapshots_by_user_date", "user_id", "snapshot_date"),)
+    __table_args__ = (
+        Index("ix_user_funnel_snapshots_by_user_date", "user_id", "snapshot_date"),
+        Index(
+            "ix_user_funnel_snapshots_by_user_channel_date", "user_id", "channel", "snapshot_date"
+        ),
+        Index(
+            "ix_user_funnel_snapshots_by_user_campaign_date",
+            "user_id",
+            "campaign_id",
+            "snapshot_date",
+        ),
+    )
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     snapshot_date: Mapped[datetime]

@@ -89,6 +89,31 @@ EXPECTED_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ix_memories_by_agent_scope": ("memories", ("agent_id", "scope")),
     "ix_memories_by_user": ("memories", ("user_id",)),
     "ix_memories_by_group": ("memories", ("group_id",)),
+    "ix_ab_tests_by_user_test_variant": ("ab_tests", ("user_id", "test_name", "variant")),
+    "ix_customers_by_user_segment": ("customers", ("user_id", "segment")),
+    "ix_customers_by_user_email": ("customers", ("user_id", "email")),
+    "ix_customer_journey_events_funnel": (
+        "customer_journey_events",
+        ("user_id", "customer_id", "step", "timestamp", "channel"),
+    ),
+    "ix_support_tickets_by_module_status": ("support_tickets", ("module_id", "status")),
+    "ix_user_generated_assets_by_step": ("user_generated_assets", ("elevate_step",)),
+    "ix_user_module_progress_by_module_status": (
+        "user_module_progress",
+        ("module_id", "status"),
+    ),
+    "ix_user_funnel_snapshots_by_user_channel_date": (
+        "user_funnel_snapshots",
+        ("user_id", "channel", "snapshot_date"),
+    ),
+    "ix_user_funnel_snapshots_by_user_campaign_date": (
+        "user_funnel_snapshots",
+        ("user_id", "campaign_id", "snapshot_date"),
+    ),
+    "ix_kpi_targets_by_user_metric": ("kpi_targets", ("user_id", "metric")),
+    "ix_csv_mappings_by_user_kind": ("csv_mappings", ("user_id", "kind")),
+    "ix_customer_funnels_by_user": ("customer_funnels", ("user_id",)),
+    "ix_customer_funnels_by_customer": ("customer_funnels", ("customer_id",)),
 }
 
 SEED_TABLES = {
