@@ -2,13 +2,21 @@
 
 A key is a hash {n: failures, t: time of the last one} that expires `window` after the last
 failure; times are Redis's own clock, so processes on machines whose clocks differ still agree.
+While Redis cannot be reached each process counts in memory instead: sign-in keeps working and
+stays limited (per process) rather than failing for everyone.
 """
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+import logging
 
-from server.ratelimit import Backoff, Failures
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from server.ratelimit import Backoff, Failures, MemoryFailures
+
+log = logging.getLogger(__name__)
+UNREACHABLE = (RedisError, OSError)
 
 DEFAULT_PREFIX = "elevate:failures:"
 
@@ -37,22 +45,44 @@ class RedisFailures(Failures):
         self._redis = Redis.from_url(url, decode_responses=True, socket_timeout=5.0)
         self._read = self._redis.register_script(READ)
         self._fail = self._redis.register_script(FAIL)
+        self.fallback = MemoryFailures()
 
     async def wait(self, key: str, policy: Backoff) -> float:
-        count, last, now = await self._read(keys=[self.prefix + key])
-        return policy.wait(int(count), float(last), float(now))
+        try:
+            count, last, now = await self._read(keys=[self.prefix + key])
+        except UNREACHABLE as error:
+            log.warning("login limits counted in process memory: %s", error)
+            return await self.fallback.wait(key, policy)
+        return max(
+            policy.wait(int(count), float(last), float(now)),
+            await self.fallback.wait(key, policy),
+        )
 
     async def fail(self, key: str, policy: Backoff) -> None:
-        await self._fail(keys=[self.prefix + key], args=[max(1, int(policy.window * 1000))])
+        try:
+            await self._fail(keys=[self.prefix + key], args=[max(1, int(policy.window * 1000))])
+        except UNREACHABLE:
+            await self.fallback.fail(key, policy)
 
     async def forget(self, key: str) -> None:
-        await self._redis.delete(self.prefix + key)
+        await self.fallback.forget(key)
+        try:
+            await self._redis.delete(self.prefix + key)
+        except UNREACHABLE as error:
+            log.warning("login limit not cleared in Redis: %s", error)
 
     async def mark(self, key: str, ttl: float) -> None:
-        await self._redis.set(self.prefix + "mark:" + key, "1", px=max(1, int(ttl * 1000)))
+        await self.fallback.mark(key, ttl)
+        try:
+            await self._redis.set(self.prefix + "mark:" + key, "1", px=max(1, int(ttl * 1000)))
+        except UNREACHABLE as error:
+            log.warning("trusted address not stored in Redis: %s", error)
 
     async def marked(self, key: str) -> bool:
-        return bool(await self._redis.exists(self.prefix + "mark:" + key))
+        try:
+            return bool(await self._redis.exists(self.prefix + "mark:" + key))
+        except UNREACHABLE:
+            return await self.fallback.marked(key)
 
     async def close(self) -> None:
         await self._redis.aclose()

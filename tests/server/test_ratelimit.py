@@ -92,3 +92,19 @@ async def test_failures_are_shared_across_processes(shared: tuple[Failures, Fail
     assert await two.marked(key)
     await asyncio.sleep(0.3)
     assert not await two.marked(key)
+
+
+async def test_an_unreachable_redis_falls_back_to_counting_in_memory() -> None:
+    from server.ratelimit_redis import RedisFailures
+
+    # A port nobody listens on: every Redis call fails at once.
+    failures = RedisFailures("redis://127.0.0.1:1/0")
+    policy = Backoff(free=1, base=30.0, cap=300.0, window=60.0)
+    try:
+        assert await failures.wait("k", policy) == 0
+        await failures.fail("k", policy)
+        assert 29.0 < await failures.wait("k", policy) <= 30.0
+        await failures.mark("m", ttl=60.0)
+        assert await failures.marked("m")
+    finally:
+        await failures.close()
