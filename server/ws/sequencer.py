@@ -34,12 +34,19 @@ Emit = Callable[[Event], None]
 Fetch = Callable[[int, int], Awaitable[list[Event]]]
 
 
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def message_seq(item: Event) -> int | None:
     """The seq of a `message` event; None for every other event."""
-    if item.get("type") != "message":
-        return None
-    seq = item.get("seq")
-    return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+    return _int(item.get("seq")) if item.get("type") == "message" else None
+
+
+def awaited_seq(item: Event) -> int | None:
+    """The seq an event that is not a message refers to (`turn.end`'s `message_seq`): it must
+    not reach a client before that message."""
+    return None if item.get("type") == "message" else _int(item.get("message_seq"))
 
 
 class Sequencer:
@@ -73,15 +80,9 @@ class Sequencer:
         """An event from the bus, in the order the bus delivered it."""
         if self.closed:
             return
-        if not self.held and self.next_seq is not None:
-            seq = message_seq(item)
-            if seq is None or seq == self.next_seq:  # the common case: straight through
-                if seq is not None:
-                    self.next_seq = seq + 1
-                self.emit(item)
-                return
-            if seq < self.next_seq:
-                return
+        if not self.held and self.next_seq is not None and self._ready(item):
+            self._release(item)  # the common case: straight through
+            return
         if len(self.held) >= self.max_held:
             self._stall()
             return
@@ -108,8 +109,7 @@ class Sequencer:
         if self.next_seq is None:
             return
         while self.held:
-            seq = message_seq(self.held[0])
-            if seq is None or seq <= self.next_seq:
+            if self._ready(self.held[0]):
                 self._release(self.held.popleft())
                 continue
             waited = self._find(self.next_seq)
@@ -119,6 +119,15 @@ class Sequencer:
             self.held.remove(waited)
             self._release(waited)
         self._stop_filling()
+
+    def _ready(self, item: Event) -> bool:
+        """Whether the event may go now: nothing it comes after is missing."""
+        assert self.next_seq is not None
+        seq = message_seq(item)
+        if seq is not None:
+            return seq <= self.next_seq
+        awaited = awaited_seq(item)
+        return awaited is None or awaited < self.next_seq
 
     def _release(self, item: Event) -> None:
         assert self.next_seq is not None
@@ -141,6 +150,14 @@ class Sequencer:
         if filler is not None and filler is not asyncio.current_task():
             filler.cancel()
 
+    def _missing(self, want: int) -> int:
+        """How many seqs from `want` on the held events wait for (at least one)."""
+        top = want
+        for item in self.held:
+            seq, awaited = message_seq(item), awaited_seq(item)
+            top = max(top, seq - 1 if seq is not None else awaited or 0)
+        return max(1, top - want + 1)
+
     async def _fill(self) -> None:
         """Read the missing seqs from the database once their events are late."""
         delay, attempts = self.fill_after, 0
@@ -150,9 +167,8 @@ class Sequencer:
                 want = self.next_seq
                 if not self.held or want is None:
                     return
-                top = max((s for s in map(message_seq, self.held) if s is not None), default=want)
                 try:
-                    found = await self.fetch(want - 1, max(1, top - want))
+                    found = await self.fetch(want - 1, self._missing(want))
                 except Exception:  # the database is away: keep holding, try again soon
                     log.warning("reading seq %s from the database failed", want, exc_info=True)
                     found = []

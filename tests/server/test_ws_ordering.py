@@ -114,6 +114,22 @@ async def test_events_behind_a_missing_seq_wait_for_it(api: Api, server: LiveSer
         assert end["message_seq"] == 2
 
 
+async def test_a_turn_end_whose_message_event_is_lost_comes_after_that_message(
+    api: Api, server: LiveServer
+) -> None:
+    alice, bob = await api.register("Alice"), await api.register("Bob")
+    room = await api.conversation(alice, bob)
+    async with socket(server, bob.token) as b:
+        await b.subscribe(room["id"])
+        await _stored_event(server, room["id"], alice.id, "reply")  # its event is lost
+        await server.services.bus.publish(
+            room["id"], event("turn.end", room["id"], turn_id="t", message_seq=1)
+        )
+        await b.until(lambda f: f["type"] == "turn.end")
+        kinds = [(f["type"], f.get("seq")) for f in b.frames if f["type"] != "presence"]
+        assert kinds[-2:] == [("message", 1), ("turn.end", None)], kinds
+
+
 async def test_eight_people_posting_at_once_and_one_watcher(api: Api, server: LiveServer) -> None:
     people = [await api.register(f"Poster {i}") for i in range(POSTERS)]
     watcher = await api.register("Watcher")

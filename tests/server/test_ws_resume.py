@@ -23,8 +23,8 @@ CLIENTS = 4
 CYCLES = 300  # drop/resume cycles in all, shared by the clients
 POST_CHANCE = 0.4  # of a session posting a new message right after it resumes
 MENTION_ONE_IN = 3  # how many of the posts ask the agent (each reply is a whole turn)
-LONGEST_SESSION = 0.15  # seconds a socket may live before it is dropped
-PATIENT_CHANCE = 0.25  # of a socket that stays until its sends are acknowledged
+LONGEST_SESSION = 0.1  # seconds a socket may live before it is dropped
+PATIENT_CHANCE = 0.2  # of a socket that stays until its sends are acknowledged
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.ws.sequencer import Sequencer, message_seq
+from server.ws.sequencer import Sequencer, awaited_seq, message_seq
 
 
 def _message(seq: int) -> dict[str, Any]:
@@ -68,6 +68,8 @@ def _scenario(draw: st.DrawFn) -> tuple[list[dict[str, Any]], int, int]:
         _message(s) for s in repeated
     ]
     items += [{"type": "typing", "n": i} for i in range(draw(st.integers(0, 5)))]
+    ends = draw(st.lists(st.integers(1, n), max_size=4))
+    items += [{"type": "turn.end", "message_seq": s, "n": i} for i, s in enumerate(ends)]
     return draw(st.permutations(items)), baseline, n
 
 
@@ -79,12 +81,15 @@ def test_any_arrival_order_comes_out_in_seq_order_once(
     arrivals, baseline, n = scenario
     out, stalls = asyncio.run(_run(arrivals, baseline, Stored(n)))
     heard = [s for s in map(message_seq, arrivals) if s is not None]
-    top = max([baseline, *heard])
-    assert [message_seq(e) for e in out if message_seq(e) is not None] == list(
-        range(baseline + 1, top + 1)
-    )
-    others = [e for e in out if e["type"] == "typing"]
-    assert others == [e for e in arrivals if e["type"] == "typing"]
+    awaited = [s for s in map(awaited_seq, arrivals) if s is not None]
+    top = max([baseline, *heard, *awaited])
+    sent = [message_seq(e) for e in out]
+    assert [s for s in sent if s is not None] == list(range(baseline + 1, top + 1))
+    others = [e for e in out if e["type"] != "message"]
+    assert others == [e for e in arrivals if e["type"] != "message"]
+    for index, item in enumerate(out):  # nothing overtakes the message it names
+        if (seq := awaited_seq(item)) is not None and seq > baseline:
+            assert seq in sent[:index]
     assert stalls == 0
 
 
@@ -99,6 +104,27 @@ async def test_a_gap_waits_for_its_event_before_reading_the_database() -> None:
     sequencer.push(_message(1))  # in time: no database read
     assert [e.get("seq", e["type"]) for e in out] == [1, 2, "turn.end"]
     assert stored.reads == 0
+    await sequencer.close()
+
+
+async def test_a_turn_end_whose_message_event_is_lost_waits_for_it_from_the_database() -> None:
+    stored = Stored(2)
+    out: list[dict[str, Any]] = []
+    sequencer = Sequencer(out.append, stored.fetch, max_held=100, on_stalled=lambda: None)
+    sequencer.fill_after = 0.001
+    sequencer.start(1)
+    sequencer.push({"type": "turn.end", "message_seq": 2})
+    sequencer.push({"type": "turn.end", "message_seq": None})
+    for _ in range(1_000):
+        if len(out) == 3:
+            break
+        await asyncio.sleep(0.005)
+    assert [(e["type"], e.get("seq")) for e in out] == [
+        ("message", 2),
+        ("turn.end", None),
+        ("turn.end", None),
+    ]
+    assert out[1]["message_seq"] == 2
     await sequencer.close()
 
 
