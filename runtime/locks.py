@@ -19,10 +19,14 @@ class LeaseLost(Exception):
 
 @dataclass
 class Lease:
+    """A grant of `key` to `holder`. `lost` is set by a holder that found it gone for good
+    (lapsed and taken by another); the holder then starts nothing more under it."""
+
     key: str
     token: int
     holder: str
     expires_at: float
+    lost: bool = False
 
 
 class TurnLock(ABC):
