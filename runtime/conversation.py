@@ -152,12 +152,14 @@ class ConversationRuntime:
         self._control: Subscription | None = None
         self._control_task: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._closed = False
 
     async def start(self) -> None:
         """Listen for cancels sent by other processes (a user's socket may live elsewhere),
         end the turns a dead process left running, and answer what it left owed."""
         self._closed = False
+        self._stopping.clear()
         self._control = await self.bus.subscribe(CONTROL_CHANNEL)
         self._control_task = asyncio.create_task(self._listen_control(self._control))
         try:
@@ -170,7 +172,8 @@ class ConversationRuntime:
         """Cancel running turns (their partial replies are stored as cancelled) and stop."""
         self._closed = True
         if self._sweeper is not None:
-            self._sweeper.cancel()
+            # Let a sweep in progress finish its transaction rather than cancel it inside one.
+            self._stopping.set()
             await asyncio.gather(self._sweeper, return_exceptions=True)
             self._sweeper = None
         workers = [room.worker for room in self._rooms.values() if room.worker is not None]
@@ -362,8 +365,11 @@ class ConversationRuntime:
 
     async def _sweep_forever(self) -> None:
         # A dead holder's lease lapses after `lease_seconds`; look again at that pace.
-        while True:
-            await asyncio.sleep(self.settings.lease_seconds)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.lease_seconds)
+            if self._stopping.is_set():
+                return
             try:
                 await self._sweep()
             except Exception:
