@@ -153,6 +153,7 @@ class ConversationRuntime:
         self._control_task: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._seen: dict[str, tuple[Any, ...]] = {}
         self._closed = False
 
     async def start(self) -> None:
@@ -342,12 +343,21 @@ class ConversationRuntime:
 
     # Recovery: what a dead process left behind.
 
-    async def _sweep(self) -> None:
+    async def _sweep(self, *, patient: bool = False) -> None:
         """Claim every conversation that is owed an answer or has a turn left running, unless
-        a live holder has it (its lease is held) or this process is already on it."""
-        for conversation_id in await self.triggers.needing_attention():
+        a live holder has it (its lease is held) or this process is already on it.
+
+        `patient`: only those found in the same state by the previous sweep too. A live
+        process that stalled past its lease (a loaded machine) renews it when it wakes; a
+        conversation stuck for two sweeps in a row is one nobody is moving.
+        """
+        found = await self.triggers.needing_attention()
+        seen, self._seen = self._seen, found
+        for conversation_id, state in found.items():
             room = self._rooms.get(conversation_id)
             if self._closed or (room is not None and room.busy):
+                continue
+            if patient and seen.get(conversation_id) != state:
                 continue
             lease = await self.lock.try_acquire(
                 conversation_id, self.process_id, self.settings.lease_seconds
@@ -371,7 +381,7 @@ class ConversationRuntime:
             if self._stopping.is_set():
                 return
             try:
-                await self._sweep()
+                await self._sweep(patient=True)
             except Exception:
                 log.exception("recovering conversations failed; retrying")
 
@@ -427,7 +437,15 @@ class ConversationRuntime:
             queue=deque(speakers),
             fence=claim.fence,
         )
-        await self._run_trigger(run)
+        try:
+            await self._run_trigger(run)
+        except LeaseLostError:
+            raise
+        except Exception:
+            # Answered at most once: a trigger whose run breaks is not retried forever.
+            log.exception("trigger seq %s of %s failed", trigger.seq, conversation_id)
+            await self._handled_without_turn(conversation_id, trigger, claim.fence, None)
+            return more
         # After the answers, so that the note is not what the agents read as the message.
         note = await self._routing_note(conversation, run.roster, trigger, run.delegated)
         if note is not None:
@@ -609,7 +627,6 @@ class ConversationRuntime:
                 parent_turn_id=parent_turn_id,
                 model=speaker.model,
                 fence=run.fence,
-                handles_seq=run.trigger.seq,
             )
         except Fenced as exc:
             run.lease_lost = True
@@ -794,6 +811,7 @@ class ConversationRuntime:
             },
             also=also,
             fence=done.run.fence,
+            answers=done.run.trigger.seq,
         )
 
     async def _publish_turn_end(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,8 +41,14 @@ _NEXT_SEQ = (
 )
 # The same, for a message that asks agents to answer: the trigger is recorded with the message.
 _NEXT_TRIGGER_SEQ = _NEXT_SEQ.values(trigger_seq=_conversations.c.last_seq + 1)
-# The same, only while the writer's fencing token is the conversation's (a turn's reply).
-_NEXT_FENCED_SEQ = _NEXT_SEQ.where(_conversations.c.fence == bindparam("writer_fence"))
+# The same, only while the writer's fencing token is the conversation's (a turn's reply),
+# marking the triggers up to `answers` as answered by it.
+_NEXT_FENCED_SEQ = _NEXT_SEQ.where(_conversations.c.fence == bindparam("writer_fence")).values(
+    handled_seq=case(
+        (_conversations.c.handled_seq < bindparam("answers"), bindparam("answers")),
+        else_=_conversations.c.handled_seq,
+    )
+)
 _INSERT = insert(_messages)
 _SENT = select(_messages.c.id).where(
     _messages.c.conversation_id == bindparam("conversation_id"),
@@ -101,8 +107,13 @@ def _insert(
     return seq
 
 
-def _insert_fenced(connection: Connection, values: dict[str, Any], fence: int) -> int:
-    params = {"conversation_id": values["conversation_id"], "now": utcnow(), "writer_fence": fence}
+def _insert_fenced(connection: Connection, values: dict[str, Any], fence: int, answers: int) -> int:
+    params = {
+        "conversation_id": values["conversation_id"],
+        "now": utcnow(),
+        "writer_fence": fence,
+        "answers": answers,
+    }
     seq = connection.execute(_NEXT_FENCED_SEQ, params).scalar_one_or_none()
     if seq is None:
         raise Fenced(values["conversation_id"], fence)
@@ -117,6 +128,7 @@ async def append_in(
     *,
     author_participant_id: str | None,
     fence: int | None = None,
+    answers: int = 0,
     **fields: Any,
 ) -> ConversationMessage:
     """Append inside a caller's transaction, with the same counter and statements as
@@ -124,7 +136,8 @@ async def append_in(
     turn's end). No `client_msg_id` here: such writes are not resends.
 
     With `fence`, the seq is taken only while it is the conversation's fencing token, in the
-    same statement (`Fenced` otherwise, and nothing is stored)."""
+    same statement (`Fenced` otherwise, and nothing is stored); that statement also marks the
+    triggers up to `answers` as answered (`store.triggers`)."""
     message = ConversationMessage(
         conversation_id=conversation_id,
         content=content,
@@ -136,7 +149,7 @@ async def append_in(
     if fence is None:
         message.seq = await connection.run_sync(_insert, values, False)
     else:
-        message.seq = await connection.run_sync(_insert_fenced, values, fence)
+        message.seq = await connection.run_sync(_insert_fenced, values, fence, answers)
     make_transient_to_detached(message)
     return message
 

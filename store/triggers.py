@@ -1,13 +1,15 @@
 """Durable triggers and fencing: which messages are still owed an answer, and who may write.
 
 A message that asks agents to answer moves its conversation's `trigger_seq` in its own
-transaction (`Messages.append(triggers=True)`); the first turn that answers it moves
-`handled_seq` in the turn's own transaction (`Turns.start(handles_seq=...)`). Every such
-message between the two is owed an answer, whatever happened to the process that stored it.
+transaction (`Messages.append(triggers=True)`); the first reply stored for it moves
+`handled_seq` in the reply's own statement (`Turns.finish_with_reply(answers=...)`), as does
+the decision that nobody answers it (`Triggers.handled`). Every such message between the two
+is owed an answer, whatever happened to the process that stored it.
 
 The conversation's `fence` is the fencing token of its lease: a process that is granted the
 lease claims the conversation (`claim_in`), which takes the next token, fails the turns a
-previous holder left running, and reads what is owed. Its turn and reply writes then require
+previous holder left running (their message, never answered, is still owed and runs again),
+and reads what is owed. Its turn and reply writes then require
 the token unchanged in their own transaction (`check_fence_in`), so a holder that lost the
 lease to a newer one cannot store anything, however late it wakes up.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, union, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.base import utcnow
@@ -167,16 +169,28 @@ class Triggers:
                 meta=meta,
             )
 
-    async def needing_attention(self, limit: int = 500) -> list[str]:
+    async def needing_attention(self, limit: int = 500) -> dict[str, tuple[Any, ...]]:
         """Conversations owed an answer or with a turn still `running`: after a crash, the
-        ones a surviving or restarted process must claim."""
-        owed = select(Conversation.id).where(Conversation.trigger_seq > Conversation.handled_seq)
-        running = select(AgentTurn.conversation_id).where(
-            AgentTurn.status == TurnStatus.RUNNING.value
+        ones a surviving or restarted process must claim. Each comes with what it is owed and
+        which turns run (so a caller can tell a conversation that is moving from a stuck one)."""
+        owed = (
+            select(Conversation.id, Conversation.trigger_seq, Conversation.handled_seq)
+            .where(Conversation.trigger_seq > Conversation.handled_seq)
+            .limit(limit)
         )
+        running = (
+            select(AgentTurn.conversation_id, AgentTurn.id)
+            .where(AgentTurn.status == TurnStatus.RUNNING.value)
+            .order_by(AgentTurn.id)
+            .limit(limit)
+        )
+        found: dict[str, tuple[Any, ...]] = {}
         async with self.db.read() as session:
-            rows = await session.scalars(select(union(owed, running).subquery()).limit(limit))
-            return [row for row in rows if row is not None]
+            for conversation_id, latest, handled in await session.execute(owed):
+                found[conversation_id] = (latest, handled)
+            for conversation_id, turn_id in await session.execute(running):
+                found[conversation_id] = (*found.get(conversation_id, ()), turn_id)
+        return found
 
     async def existing_handles(self, handles: list[str]) -> set[str]:
         """Which of these lower-cased handles name an agent."""

@@ -151,6 +151,7 @@ class Turns:
         reply_fields: dict[str, Any] | None = None,
         also: Callable[[AsyncSession], Awaitable[Any]] | None = None,
         fence: int | None = None,
+        answers: int = 0,
     ) -> ConversationMessage:
         """Store the turn's reply with the conversation's next `seq` and end the turn, in one
         transaction: the reply and the turn row commit together or not at all.
@@ -160,7 +161,8 @@ class Turns:
         message columns (`status`, `meta`...). `also(session)` runs last in the same
         transaction, for a caller's write that belongs with the reply (the running summary).
         With `fence`, nothing is stored unless it is still the conversation's token
-        (`store.triggers.Fenced`): a holder that lost the lease cannot store its reply.
+        (`store.triggers.Fenced`): a holder that lost the lease cannot store its reply. The
+        same statement marks the triggers up to `answers` (a seq) as answered by this reply.
         """
         _check_final(status)
         usage = usage or {}
@@ -173,6 +175,7 @@ class Turns:
                     author_participant_id=author_participant_id,
                     turn_id=turn_id,
                     fence=fence,
+                    answers=answers,
                     **(reply_fields or {}),
                 )
                 seq = message.seq

@@ -112,7 +112,7 @@ async def test_a_writer_whose_token_was_claimed_over_cannot_start_or_store(db: D
     assert len(await turns.for_conversation(conversation_id)) == 1
 
 
-async def test_a_trigger_is_owed_until_a_turn_answers_it(db: Database) -> None:
+async def test_a_trigger_is_owed_until_a_reply_answers_it(db: Database) -> None:
     conversation_id, agent_id = await room(db)
     participant = (await Conversations(db).participants(conversation_id))[0]
     messages, triggers = Messages(db), Triggers(db)
@@ -123,11 +123,24 @@ async def test_a_trigger_is_owed_until_a_turn_answers_it(db: Database) -> None:
     )
     claim = await triggers.claim(conversation_id)
     assert [o.seq for o in claim.owed] == [asked.message.seq] != [note.message.seq]
-    assert await triggers.needing_attention() == [conversation_id]
+    assert list(await triggers.needing_attention()) == [conversation_id]
 
-    await Turns(db).start(
-        conversation_id, agent_id, fence=claim.fence, handles_seq=asked.message.seq
+    turn = await Turns(db).start(conversation_id, agent_id, fence=claim.fence)
+    assert [o.seq for o in (await triggers.claim(conversation_id)).owed] == [asked.message.seq]
+
+    # Its turn died with the claim above; the next holder's reply answers it.
+    latest = await triggers.claim(conversation_id)
+    retry = await Turns(db).start(conversation_id, agent_id, fence=latest.fence)
+    await Turns(db).finish_with_reply(
+        retry.id,
+        "completed",
+        conversation_id=conversation_id,
+        content="hello",
+        author_participant_id=None,
+        reply_fields={"kind": "system"},
+        fence=latest.fence,
+        answers=asked.message.seq,
     )
-    again = await triggers.claim(conversation_id)
-    assert again.owed == []
-    assert await triggers.needing_attention() == []
+    assert (await Turns(db).get(turn.id)).status == "failed"
+    assert (await triggers.claim(conversation_id)).owed == []
+    assert await triggers.needing_attention() == {}
