@@ -153,7 +153,7 @@ class ConversationRuntime:
         self._control_task: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._seen: dict[str, tuple[Any, ...]] = {}
+        self._suspects: dict[str, tuple[Any, ...]] = {}
         self._closed = False
 
     async def start(self) -> None:
@@ -347,17 +347,21 @@ class ConversationRuntime:
         """Claim every conversation that is owed an answer or has a turn left running, unless
         a live holder has it (its lease is held) or this process is already on it.
 
-        `patient`: only those found in the same state by the previous sweep too. A live
-        process that stalled past its lease (a loaded machine) renews it when it wakes; a
-        conversation stuck for two sweeps in a row is one nobody is moving.
+        `patient`: only those the previous sweep found in the same state with their lease
+        free too. A live process that stalled past its lease (a loaded machine) takes it again
+        when it wakes; a conversation stuck and unheld at two sweeps in a row is one nobody
+        is moving.
         """
         found = await self.triggers.needing_attention()
-        seen, self._seen = self._seen, found
+        suspects, self._suspects = self._suspects, {}
         for conversation_id, state in found.items():
             room = self._rooms.get(conversation_id)
             if self._closed or (room is not None and room.busy):
                 continue
-            if patient and seen.get(conversation_id) != state:
+            if await self.lock.held(conversation_id):
+                continue
+            if patient and suspects.get(conversation_id) != state:
+                self._suspects[conversation_id] = state
                 continue
             lease = await self.lock.try_acquire(
                 conversation_id, self.process_id, self.settings.lease_seconds

@@ -122,6 +122,13 @@ class RedisLock(TurnLock):
             self._warn_unreachable(error)
             return True
 
+    async def held(self, key: str) -> bool:
+        try:
+            return bool(await self._redis.exists(self._keys(key)[0]))
+        except UNREACHABLE as error:
+            self._warn_unreachable(error)
+            return True  # nobody can take it over while Redis is down
+
     async def close(self) -> None:
         await self._redis.aclose()
 

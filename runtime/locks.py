@@ -48,6 +48,10 @@ class TurnLock(ABC):
     async def is_current(self, lease: Lease) -> bool:
         """True while `lease` is the newest live grant for its key."""
 
+    @abstractmethod
+    async def held(self, key: str) -> bool:
+        """True while some live lease holds `key` (a probe that takes nothing)."""
+
     async def acquire(self, key: str, holder: str, ttl: float, poll: float = 0.05) -> Lease:
         """Wait for the lease."""
         while True:
@@ -86,6 +90,10 @@ class InProcessLock(TurnLock):
         current = self._leases.get(lease.key)
         if current is not None and current.token == lease.token:
             del self._leases[lease.key]
+
+    async def held(self, key: str) -> bool:
+        current = self._leases.get(key)
+        return current is not None and current.expires_at > time.monotonic()
 
     async def is_current(self, lease: Lease) -> bool:
         current = self._leases.get(lease.key)
