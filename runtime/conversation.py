@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from runtime.delegation import Delegation
 from runtime.errors import DelegationRefused, ElevateRuntimeError, TurnTimeout
 from runtime.events import event
 from runtime.history import SummaryMark
-from runtime.locks import Lease, LeaseLost, TurnLock
+from runtime.locks import Lease, TurnLock
 from runtime.policy import ConversationPolicy, InvalidPolicy, MidTurn
 from runtime.roster import Candidate, Roster, candidate, load_roster, roster_in
 from runtime.router import SpeakerRouter, parse_mentions
@@ -306,7 +307,11 @@ class ConversationRuntime:
                 lease = await self.lock.acquire(
                     conversation_id, self.process_id, self.settings.lease_seconds
                 )
-                renewer = asyncio.create_task(self._renew(lease))
+                stop = threading.Event()
+                renewer = threading.Thread(
+                    target=self._heartbeat, args=(lease, stop), daemon=True, name="lease"
+                )
+                renewer.start()
                 try:
                     if await self._run_next(conversation_id, lease):
                         room.wanted = True
@@ -315,29 +320,25 @@ class ConversationRuntime:
                 except Exception:
                     log.exception("trigger failed in conversation %s", conversation_id)
                 finally:
-                    renewer.cancel()
-                    await asyncio.gather(renewer, return_exceptions=True)
+                    stop.set()
+                    await asyncio.to_thread(renewer.join)
                     with contextlib.suppress(Exception):
                         await self.lock.release(lease)
         finally:
             room.worker = None
             room.idle.set()
 
-    async def _renew(self, lease: Lease) -> None:
-        """Keep the lease. One that lapsed (this process stalled past its ttl) is taken again
-        when nobody else took it meanwhile; the writes' fencing decides either way."""
+    def _heartbeat(self, lease: Lease, stop: threading.Event) -> None:
+        """Renew the lease from a thread while the trigger runs: a turn that keeps the event
+        loop busy (compiling a graph, a starved machine) must not look like a dead process
+        and be taken over. A lease found lost stays lost; the writes' fencing decides."""
         ttl = self.settings.lease_seconds
-        while True:
-            await asyncio.sleep(ttl / 3)
+        while not stop.wait(ttl / 3):
             try:
-                await self.lock.renew(lease, ttl)
-            except LeaseLost:
-                again = await self.lock.try_acquire(lease.key, lease.holder, ttl)
-                if again is None:
+                if not self.lock.renew_blocking(lease, ttl):
                     log.warning("lease on %s lost while a turn ran", lease.key)
                     lease.lost = True
                     return
-                lease.token, lease.expires_at = again.token, again.expires_at
             except Exception:
                 log.exception("renewing the lease on %s failed; retrying", lease.key)
 
@@ -368,6 +369,7 @@ class ConversationRuntime:
             )
             if lease is None:
                 continue
+            log.warning("taking over %s: %s left by a stopped process", conversation_id, state)
             try:
                 claim = await self.triggers.claim(conversation_id)
             finally:
