@@ -47,13 +47,11 @@ class Turns:
         fencing_token: int | None = None,
         model: str | None = None,
         fence: int | None = None,
-        handles_seq: int | None = None,
     ) -> AgentTurn:
         """A new turn in status `running`.
 
         With `fence` (the writer's fencing token, stored as the turn's `fencing_token`) the turn
-        is written only while the token is current, else `store.triggers.Fenced`; in the same
-        transaction the triggers up to `handles_seq` are marked answered.
+        is written only while the token is current, else `store.errors.Fenced`.
         """
         if fence is not None:
             fencing_token = fence
@@ -70,7 +68,7 @@ class Turns:
         if fence is None:
             return await crud.insert(self.db, turn, name_reference=False)
         async with crud.writing(self.db, "agent_turns") as session:
-            await check_fence_in(session, conversation_id, fence, handles_seq=handles_seq)
+            await check_fence_in(session, conversation_id, fence)
             await crud.add(session, turn)
         return turn
 
@@ -161,7 +159,7 @@ class Turns:
         message columns (`status`, `meta`...). `also(session)` runs last in the same
         transaction, for a caller's write that belongs with the reply (the running summary).
         With `fence`, nothing is stored unless it is still the conversation's token
-        (`store.triggers.Fenced`): a holder that lost the lease cannot store its reply. The
+        (`store.errors.Fenced`): a holder that lost the lease cannot store its reply. The
         same statement marks the triggers up to `answers` (a seq) as answered by this reply.
         """
         _check_final(status)
