@@ -1,8 +1,15 @@
 """The conversation runtime the server talks to: store a message, then let agents answer.
 
-Per conversation, one worker task in this process runs triggers (a human message, or several
-coalesced) one after another, each under the conversation's `TurnLock` lease, so at most one turn
-runs per conversation across processes. Every agent reply is stored before it is announced.
+Triggers are durable: a human message records that it is owed an answer in its own
+transaction, and the turn that answers it records that in its own (`store.triggers`). Per
+conversation, one worker task in this process claims the conversation under its `TurnLock`
+lease and runs what the database says is owed (a human message, or several coalesced), one
+trigger after another, so at most one turn runs per conversation across processes and nothing
+acknowledged depends on this process's memory. After a crash, a restarted or surviving
+process finds the conversations that are owed an answer or have a turn left running
+(`_sweep`, at start and every `lease_seconds`) and claims them: the dead turns are failed and
+announced, the owed triggers run, once each. Every agent reply is stored before it is
+announced, and fenced in its own transaction: a process that lost the lease cannot store.
 
 Transactions are the cost of a turn (each is a round trip, and on SQLite the write lock), so a
 trigger reads the conversation, its roster (agents with their `version`) and the last agent
@@ -18,7 +25,9 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +40,7 @@ from runtime.delegation import Delegation
 from runtime.errors import DelegationRefused, ElevateRuntimeError, TurnTimeout
 from runtime.events import event
 from runtime.history import SummaryMark
-from runtime.locks import Lease, LeaseLost, TurnLock
+from runtime.locks import Lease, TurnLock
 from runtime.policy import ConversationPolicy, InvalidPolicy, MidTurn
 from runtime.roster import Candidate, Roster, candidate, load_roster, roster_in
 from runtime.router import SpeakerRouter, parse_mentions
@@ -51,11 +60,20 @@ from runtime.wire import message_to_wire
 from store.conversations import Conversations, NewParticipant
 from store.db import Database
 from store.enums import MessageKind, Role, TurnStatus
-from store.errors import NotFound
+from store.errors import Fenced, NotFound
 from store.ids import new_id
 from store.messages import Messages
 from store.models import Agent, Conversation, ConversationMessage, ConversationParticipant, User
-from store.turns import Turns, any_running_in
+from store.triggers import (
+    PENDING_LIMIT,
+    STALE_ERROR,
+    Claim,
+    Owed,
+    StaleTurn,
+    Triggers,
+    claim_in,
+)
+from store.turns import Turns
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +112,19 @@ class PostResult:
 
 @dataclass
 class Room:
-    """This process's view of one conversation: queued triggers and the worker running them."""
+    """This process's view of one conversation: the worker, and whether it must look again.
 
-    pending: deque[Trigger] = field(default_factory=deque)
+    What is owed lives in the database; `wanted` only says that something may have been
+    stored since the worker last looked.
+    """
+
+    wanted: bool = False
     worker: asyncio.Task[None] | None = None
     idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def busy(self) -> bool:
-        return self.worker is not None or bool(self.pending)
+        return self.worker is not None or self.wanted
 
 
 class ConversationRuntime:
@@ -125,24 +147,40 @@ class ConversationRuntime:
         self.messages = Messages(db)
         self.conversations = Conversations(db)
         self.turns = Turns(db)
+        self.triggers = Triggers(db)
         self.registry = TurnRegistry()
         self._rooms: dict[str, Room] = {}
         self._control: Subscription | None = None
         self._control_task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._suspects: dict[str, tuple[Any, ...]] = {}
         self._closed = False
 
     async def start(self) -> None:
-        """Listen for cancels sent by other processes (a user's socket may live elsewhere)."""
+        """Listen for cancels sent by other processes (a user's socket may live elsewhere),
+        end the turns a dead process left running, and answer what it left owed."""
         self._closed = False
+        self._stopping.clear()
         self._control = await self.bus.subscribe(CONTROL_CHANNEL)
         self._control_task = asyncio.create_task(self._listen_control(self._control))
+        try:
+            await self._sweep()
+        except Exception:
+            log.exception("recovering conversations at start failed; retrying later")
+        self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def close(self) -> None:
         """Cancel running turns (their partial replies are stored as cancelled) and stop."""
         self._closed = True
+        if self._sweeper is not None:
+            # Let a sweep in progress finish its transaction rather than cancel it inside one.
+            self._stopping.set()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
         workers = [room.worker for room in self._rooms.values() if room.worker is not None]
         for room in self._rooms.values():
-            room.pending.clear()
+            room.wanted = False
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
@@ -173,6 +211,7 @@ class ConversationRuntime:
         if policy.mid_turn == MidTurn.REJECT:
             retry = await self._already_sent(conversation_id, participant.id, client_msg_id)
             if retry is not None:
+                self._wake(conversation_id)
                 return self._result(retry, participant, name, created=False)
             if await self._busy(conversation_id):
                 raise Busy(conversation_id)
@@ -183,13 +222,16 @@ class ConversationRuntime:
             client_msg_id=client_msg_id,
             attachments=attachments or None,
             created_by=user_id,
+            triggers=True,
         )
         result = self._result(appended.message, participant, name, created=appended.created)
-        if not appended.created:
-            return result
-        await self._publish_message(conversation_id, result)
-        trigger = Trigger(appended.message.seq, user_id, [content])
-        await self._schedule(conversation_id, trigger, policy)
+        if appended.created:
+            await self._publish_message(conversation_id, result)
+            if policy.mid_turn == MidTurn.INTERRUPT:
+                await self._interrupt(conversation_id, user_id, appended.message.seq)
+        # A resend wakes the worker too: if the first send was never answered (its process
+        # died), the claim finds it owed and answers it; if it was, the claim finds nothing.
+        self._wake(conversation_id)
         return result
 
     async def post_system_message(
@@ -233,21 +275,18 @@ class ConversationRuntime:
 
     # Scheduling.
 
-    async def _schedule(
-        self, conversation_id: str, trigger: Trigger, policy: ConversationPolicy
-    ) -> None:
+    def _wake(self, conversation_id: str) -> None:
+        """Make sure a worker looks at what the conversation is owed."""
         room = self._rooms.setdefault(conversation_id, Room())
-        if policy.mid_turn == MidTurn.COALESCE and room.pending:
-            room.pending[-1].absorb(trigger)
-        else:
-            room.pending.append(trigger)
-        if policy.mid_turn == MidTurn.INTERRUPT:
-            reason = {"by": trigger.user_id, "reason": "interrupt", "seq": trigger.seq}
-            if not self.registry.cancel(conversation_id, reason=reason):
-                await self._cancel_remote(conversation_id, None, reason)
+        room.wanted = True
         if room.worker is None and not self._closed:
             room.idle.clear()
             room.worker = asyncio.create_task(self._work(conversation_id, room))
+
+    async def _interrupt(self, conversation_id: str, user_id: str, seq: int) -> None:
+        reason = {"by": user_id, "reason": "interrupt", "seq": seq}
+        if not self.registry.cancel(conversation_id, reason=reason):
+            await self._cancel_remote(conversation_id, None, reason)
 
     async def _busy(self, conversation_id: str) -> bool:
         room = self._rooms.get(conversation_id)
@@ -261,48 +300,139 @@ class ConversationRuntime:
         return False
 
     async def _work(self, conversation_id: str, room: Room) -> None:
+        """Claim the conversation and run one owed trigger per lease, until none is owed."""
         try:
-            while room.pending and not self._closed:
+            while room.wanted and not self._closed:
+                room.wanted = False
                 lease = await self.lock.acquire(
                     conversation_id, self.process_id, self.settings.lease_seconds
                 )
-                renewer = asyncio.create_task(self._renew(lease))
+                stop = threading.Event()
+                renewer = threading.Thread(
+                    target=self._heartbeat, args=(lease, stop), daemon=True, name="lease"
+                )
+                renewer.start()
                 try:
-                    if room.pending:
-                        await self._run_trigger(conversation_id, room.pending.popleft(), lease)
+                    if await self._run_next(conversation_id, lease):
+                        room.wanted = True
                 except LeaseLostError:
                     log.warning("lost the lease on %s; another process took over", conversation_id)
                 except Exception:
                     log.exception("trigger failed in conversation %s", conversation_id)
                 finally:
-                    renewer.cancel()
-                    await asyncio.gather(renewer, return_exceptions=True)
+                    stop.set()
+                    await asyncio.to_thread(renewer.join)
                     with contextlib.suppress(Exception):
                         await self.lock.release(lease)
         finally:
             room.worker = None
             room.idle.set()
 
-    async def _renew(self, lease: Lease) -> None:
+    def _heartbeat(self, lease: Lease, stop: threading.Event) -> None:
+        """Renew the lease from a thread while the trigger runs: a turn that keeps the event
+        loop busy (compiling a graph, a starved machine) must not look like a dead process
+        and be taken over. A lease found lost stays lost; the writes' fencing decides."""
         ttl = self.settings.lease_seconds
-        while True:
-            await asyncio.sleep(ttl / 3)
+        while not stop.wait(ttl / 3):
             try:
-                await self.lock.renew(lease, ttl)
-            except LeaseLost:
-                log.warning("lease on %s lost while a turn ran", lease.key)
-                return
+                if not self.lock.renew_blocking(lease, ttl):
+                    log.warning("lease on %s lost while a turn ran", lease.key)
+                    lease.lost = True
+                    return
             except Exception:
                 log.exception("renewing the lease on %s failed; retrying", lease.key)
 
+    # Recovery: what a dead process left behind.
+
+    async def _sweep(self, *, patient: bool = False) -> None:
+        """Claim every conversation that is owed an answer or has a turn left running, unless
+        a live holder has it (its lease is held) or this process is already on it.
+
+        `patient`: only those the previous sweep found in the same state with their lease
+        free too. A live process that stalled past its lease (a loaded machine) takes it again
+        when it wakes; a conversation stuck and unheld at two sweeps in a row is one nobody
+        is moving.
+        """
+        found = await self.triggers.needing_attention()
+        suspects, self._suspects = self._suspects, {}
+        for conversation_id, state in found.items():
+            room = self._rooms.get(conversation_id)
+            if self._closed or (room is not None and room.busy):
+                continue
+            if await self.lock.held(conversation_id):
+                continue
+            if patient and suspects.get(conversation_id) != state:
+                self._suspects[conversation_id] = state
+                continue
+            lease = await self.lock.try_acquire(
+                conversation_id, self.process_id, self.settings.lease_seconds
+            )
+            if lease is None:
+                continue
+            log.warning("taking over %s: %s left by a stopped process", conversation_id, state)
+            try:
+                claim = await self.triggers.claim(conversation_id)
+            finally:
+                with contextlib.suppress(Exception):
+                    await self.lock.release(lease)
+            await self._announce_stale(conversation_id, claim.stale)
+            if claim.owed:
+                self._wake(conversation_id)
+
+    async def _sweep_forever(self) -> None:
+        # A dead holder's lease lapses after `lease_seconds`; look again at that pace.
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.lease_seconds)
+            if self._stopping.is_set():
+                return
+            try:
+                await self._sweep(patient=True)
+            except Exception:
+                log.exception("recovering conversations failed; retrying")
+
+    async def _announce_stale(self, conversation_id: str, stale: list[StaleTurn]) -> None:
+        """Tell subscribers that the turns a dead process left running have ended."""
+        for turn in stale:
+            await self.bus.publish(
+                conversation_id,
+                event(
+                    "turn.end",
+                    conversation_id,
+                    turn_id=turn.id,
+                    status=TurnStatus.FAILED.value,
+                    message_seq=None,
+                    usage={"input_tokens": 0, "output_tokens": 0},
+                    parent_turn_id=turn.parent_turn_id,
+                    error=STALE_ERROR,
+                ),
+            )
+
     # Running a trigger.
 
-    async def _run_trigger(self, conversation_id: str, trigger: Trigger, lease: Lease) -> None:
-        conversation, roster, last_agent = await self._load_trigger(conversation_id)
+    async def _run_next(self, conversation_id: str, lease: Lease) -> bool:
+        """Claim the conversation and run the next owed trigger; True if more is owed (a
+        message stored meanwhile wakes the worker by itself)."""
+        claim, loaded = await self._claim(conversation_id)
+        await self._announce_stale(conversation_id, claim.stale)
+        if loaded is None:
+            return False
+        conversation, roster, last_agent = loaded
         policy = self._policy(conversation)
-        speakers = await self.router.first_speakers(
-            roster, policy, trigger.text, last_agent_id=last_agent
-        )
+        trigger = self._next_trigger(claim.owed, policy)
+        try:
+            speakers = await self.router.first_speakers(
+                roster, policy, trigger.text, last_agent_id=last_agent
+            )
+            note = None if speakers else await self._routing_note(conversation, roster, trigger)
+        except Exception:
+            # Answered at most once: a trigger that cannot be routed is not retried forever.
+            log.exception("routing seq %s of %s failed", trigger.seq, conversation_id)
+            speakers, note = [], None
+        more = trigger.seq < claim.owed[-1].seq or len(claim.owed) >= PENDING_LIMIT
+        if not speakers:
+            await self._handled_without_turn(conversation_id, trigger, claim.fence, note)
+            return more
         run = TriggerRun(
             conversation,
             trigger,
@@ -311,9 +441,94 @@ class ConversationRuntime:
             roster,
             summary=SummaryMark(conversation.summary, conversation.summary_seq or 0),
             queue=deque(speakers),
+            fence=claim.fence,
         )
+        try:
+            await self._run_trigger(run)
+        except LeaseLostError:
+            raise
+        except Exception:
+            # Answered at most once: a trigger whose run breaks is not retried forever.
+            log.exception("trigger seq %s of %s failed", trigger.seq, conversation_id)
+            await self._handled_without_turn(conversation_id, trigger, claim.fence, None)
+            return more
+        # After the answers, so that the note is not what the agents read as the message.
+        note = await self._routing_note(conversation, run.roster, trigger, run.delegated)
+        if note is not None:
+            await self.post_system_message(conversation_id, *note)
+        return more
+
+    @staticmethod
+    def _next_trigger(owed: list[Owed], policy: ConversationPolicy) -> Trigger:
+        """The oldest owed message, or (coalescing) everything owed, as one trigger."""
+        if policy.mid_turn == MidTurn.COALESCE:
+            return Trigger(owed[-1].seq, owed[-1].user_id, [o.content for o in owed])
+        return Trigger(owed[0].seq, owed[0].user_id, [owed[0].content])
+
+    async def _handled_without_turn(
+        self,
+        conversation_id: str,
+        trigger: Trigger,
+        fence: int,
+        note: tuple[str, dict[str, Any]] | None,
+    ) -> None:
+        try:
+            message = await self.triggers.handled(conversation_id, trigger.seq, fence, note)
+        except Fenced as exc:
+            raise LeaseLostError(str(exc)) from exc
+        if message is not None:
+            await self._publish_message(
+                conversation_id, self._result(message, None, None, created=True)
+            )
+
+    async def _routing_note(
+        self,
+        conversation: Conversation,
+        roster: Roster,
+        trigger: Trigger,
+        delegated: set[str] | None = None,
+    ) -> tuple[str, dict[str, Any]] | None:
+        """A short system note when a message reaches nobody it meant to: an @mentioned agent
+        that is not in the room, or (one person, several agents, nobody mentioned) no policy
+        routes it; the latter once until an agent speaks again. `delegated` answered the
+        message as delegates (their mention was the hand-off's, not a miss)."""
+        handles = parse_mentions(trigger.text)
+        absent = [h for h in handles if not self._reached(roster.by_handle(h), delegated)]
+        absent = [h for h in absent if h in await self.triggers.existing_handles(absent)]
+        if absent:
+            names = ", ".join(f"@{h}" for h in absent)
+            verb = "is" if len(absent) == 1 else "are"
+            return (
+                f"{names} {verb} not taking part in this conversation, so not asked. "
+                "Add an agent as a participant to bring it in.",
+                {"unrouted": {"reason": "not_in_room", "handles": absent, "seq": trigger.seq}},
+            )
+        # Where several people talk, an unmentioned message is usually meant for them.
+        if delegated is not None or handles or len(roster.speakers) < 2 or len(roster.humans) > 1:
+            return None
+        agent_ids = [a.participant_id for a in roster.agents]
+        last_seq = conversation.last_seq or trigger.seq
+        if await self.triggers.hinted_since_reply(conversation.id, last_seq, agent_ids):
+            return None
+        names = ", ".join(f"@{a.handle}" for a in roster.speakers)
+        return (
+            f"No agent answers here unless mentioned: {names}.",
+            {"unrouted": {"reason": "no_mention", "seq": trigger.seq}},
+        )
+
+    @staticmethod
+    def _reached(agent: Candidate | None, delegated: set[str] | None) -> bool:
+        return agent is not None and (agent.speaks or agent.agent_id in (delegated or ()))
+
+    async def _run_trigger(self, run: TriggerRun) -> None:
+        conversation_id = run.conversation.id
         queue = run.queue
         while queue:
+            if queue[0].agent_id in run.delegated:
+                queue.popleft()  # it already answered this message as a delegate
+                continue
+            if run.lease.lost:
+                raise LeaseLostError(f"lease on {conversation_id} lost")
             if not run.budget.take():
                 await self._loop_guard(conversation_id, run.budget, list(queue))
                 return
@@ -330,22 +545,24 @@ class ConversationRuntime:
             for agent in self.router.mentioned(
                 run.roster, outcome.content, exclude_agent_id=speaker.agent_id
             ):
-                if all(agent.agent_id != waiting.agent_id for waiting in queue):
+                waiting = any(agent.agent_id == w.agent_id for w in queue)
+                if not waiting and agent.agent_id not in run.delegated:
                     queue.append(agent)
 
-    async def _load_trigger(self, conversation_id: str) -> tuple[Conversation, Roster, str | None]:
-        """One read transaction: the conversation, its roster, the agent that spoke last, and
-        whether a dead process left a turn running (failed then, as we hold the lease)."""
-        async with self.db.read() as session:
-            stale = await any_running_in(session, conversation_id)
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None:
-                raise NotFound("conversations", conversation_id)
+    async def _claim(
+        self, conversation_id: str
+    ) -> tuple[Claim, tuple[Conversation, Roster, str | None] | None]:
+        """One write transaction, holding the lease: claim the conversation (the next fencing
+        token; turns a dead holder left running are failed) and, when a trigger is owed, read
+        the conversation, its roster and the agent that spoke last."""
+        async with self.db.session() as session:
+            claim = await claim_in(session, conversation_id)
+            if not claim.owed:
+                return claim, None
+            conversation = claim.conversation
             roster = await roster_in(session, conversation_id)
             last_agent = await self._last_agent_speaker(session, conversation, roster)
-        if stale:
-            await self.turns.fail_stale(conversation_id)
-        return conversation, roster, last_agent
+        return claim, (conversation, roster, last_agent)
 
     def _policy(self, conversation: Conversation) -> ConversationPolicy:
         try:
@@ -408,14 +625,18 @@ class ConversationRuntime:
     ) -> TurnOutcome:
         conversation_id = run.conversation.id
         parent_turn_id = parent.turn_id if parent is not None else None
-        turn = await self.turns.start(
-            conversation_id,
-            speaker.agent_id,
-            trigger_seq=run.trigger.seq,
-            parent_turn_id=parent_turn_id,
-            fencing_token=run.lease.token,
-            model=speaker.model,
-        )
+        try:
+            turn = await self.turns.start(
+                conversation_id,
+                speaker.agent_id,
+                trigger_seq=run.trigger.seq,
+                parent_turn_id=parent_turn_id,
+                model=speaker.model,
+                fence=run.fence,
+            )
+        except Fenced as exc:
+            run.lease_lost = True
+            raise LeaseLostError(str(exc)) from exc
         agent = {"id": speaker.agent_id, "name": speaker.name, "handle": speaker.handle}
         await self.bus.publish(
             conversation_id,
@@ -515,6 +736,7 @@ class ConversationRuntime:
         speaker = await self._ensure_participant(run, target)
         outcome = await self._agent_turn(run, speaker, parent=caller, task=task)
         if outcome.status == TurnStatus.COMPLETED:
+            run.delegated.add(speaker.agent_id)
             return outcome.content
         raise DelegationRefused(
             f"@{speaker.handle} did not finish ({outcome.status}): {outcome.error or ''}".strip(),
@@ -547,14 +769,9 @@ class ConversationRuntime:
         return run.roster.by_agent_id(agent.id) or candidate(agent, participant)
 
     async def _conclude(self, done: FinishedTurn) -> TurnOutcome:
-        """Store the reply (fenced by the lease), end the turn, then announce both."""
+        """Store the reply and end the turn in one transaction fenced by the lease's token,
+        then announce both. A newer holder's claim already failed and announced this turn."""
         run, conversation_id = done.run, done.run.conversation.id
-        if not await self.lock.is_current(run.lease):
-            run.lease_lost = True
-            error = "the conversation's lease was lost; the reply was not stored"
-            await self.turns.finish(done.turn_id, TurnStatus.FAILED, usage=done.usage, error=error)
-            await self._publish_turn_end(conversation_id, done, None, TurnStatus.FAILED, error)
-            return TurnOutcome(done.turn_id, TurnStatus.FAILED, done.content, None, error)
         # Read the roster again with the reply when another agent may speak next this trigger.
         refresh = bool(run.queue) or bool(parse_mentions(done.content))
         summary = done.summary_update
@@ -566,21 +783,13 @@ class ConversationRuntime:
             if refresh:
                 after["roster"] = await roster_in(session, conversation_id)
 
-        message = await self.turns.finish_with_reply(
-            done.turn_id,
-            done.status,
-            conversation_id=conversation_id,
-            content=done.content,
-            author_participant_id=done.speaker.participant_id,
-            usage=done.usage,
-            error=done.error,
-            model=done.model,
-            reply_fields={
-                "status": MESSAGE_STATUS[TurnStatus(done.status)],
-                "meta": done.meta(),
-            },
-            also=with_reply,
-        )
+        try:
+            message = await self._store_reply(done, with_reply)
+        except Fenced:
+            run.lease_lost = True
+            log.warning("turn %s lost its lease; its reply was not stored", done.turn_id)
+            error = "the conversation's lease was lost; the reply was not stored"
+            return TurnOutcome(done.turn_id, TurnStatus.FAILED, done.content, None, error)
         if summary is not None and after.get("summary"):
             run.summary.text, run.summary.seq = summary.text, summary.seq
         if "roster" in after:
@@ -590,6 +799,27 @@ class ConversationRuntime:
         await self._publish_message(conversation_id, result)
         await self._publish_turn_end(conversation_id, done, message.seq, done.status, done.error)
         return TurnOutcome(done.turn_id, done.status, done.content, message.seq, done.error)
+
+    async def _store_reply(
+        self, done: FinishedTurn, also: Callable[[AsyncSession], Awaitable[None]]
+    ) -> ConversationMessage:
+        return await self.turns.finish_with_reply(
+            done.turn_id,
+            done.status,
+            conversation_id=done.run.conversation.id,
+            content=done.content,
+            author_participant_id=done.speaker.participant_id,
+            usage=done.usage,
+            error=done.error,
+            model=done.model,
+            reply_fields={
+                "status": MESSAGE_STATUS[TurnStatus(done.status)],
+                "meta": done.meta(),
+            },
+            also=also,
+            fence=done.run.fence,
+            answers=done.run.trigger.seq,
+        )
 
     async def _publish_turn_end(
         self,

@@ -13,8 +13,10 @@ its token, so a running turn survives the restart. A key that merely expired sta
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
+import redis
 from redis import exceptions
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -71,6 +73,10 @@ class RedisLock(TurnLock):
         self._claim = self._redis.register_script(CLAIM)
         self._release = self._redis.register_script(RELEASE)
         self._unreachable = False
+        # The heartbeat thread's own client (see `renew_blocking`).
+        self._url = url
+        self._blocking: redis.Redis | None = None
+        self._blocking_lock = threading.Lock()
 
     def _keys(self, key: str) -> list[str]:
         # The hash tag keeps both keys in one slot on a Redis Cluster.
@@ -122,8 +128,34 @@ class RedisLock(TurnLock):
             self._warn_unreachable(error)
             return True
 
+    def renew_blocking(self, lease: Lease, ttl: float) -> bool:
+        with self._blocking_lock:
+            if self._blocking is None:
+                self._blocking = redis.Redis.from_url(
+                    self._url, decode_responses=True, socket_timeout=5.0
+                )
+            client = self._blocking
+        args = [_value(lease), lease.token, _ms(ttl), "1"]
+        expires_at = time.monotonic() + ttl
+        try:
+            held = bool(client.eval(CLAIM, 2, *self._keys(lease.key), *args))
+        except UNREACHABLE:
+            return lease.expires_at > time.monotonic()  # unreachable is not lost
+        if held:
+            lease.expires_at = expires_at
+        return held
+
+    async def held(self, key: str) -> bool:
+        try:
+            return bool(await self._redis.exists(self._keys(key)[0]))
+        except UNREACHABLE as error:
+            self._warn_unreachable(error)
+            return True  # nobody can take it over while Redis is down
+
     async def close(self) -> None:
         await self._redis.aclose()
+        if self._blocking is not None:
+            self._blocking.close()
 
     async def _claim_lease(self, lease: Lease, ttl: float, *, extend: bool) -> bool:
         args = [_value(lease), lease.token, _ms(ttl), "1" if extend else "0"]

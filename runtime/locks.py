@@ -19,10 +19,14 @@ class LeaseLost(Exception):
 
 @dataclass
 class Lease:
+    """A grant of `key` to `holder`. `lost` is set by a holder that found it gone for good
+    (lapsed and taken by another); the holder then starts nothing more under it."""
+
     key: str
     token: int
     holder: str
     expires_at: float
+    lost: bool = False
 
 
 class TurnLock(ABC):
@@ -43,6 +47,18 @@ class TurnLock(ABC):
     @abstractmethod
     async def is_current(self, lease: Lease) -> bool:
         """True while `lease` is the newest live grant for its key."""
+
+    @abstractmethod
+    async def held(self, key: str) -> bool:
+        """True while some live lease holds `key` (a probe that takes nothing)."""
+
+    def renew_blocking(self, lease: Lease, ttl: float) -> bool:
+        """Extend a lease still held, from a thread of its own; False if it is lost.
+
+        The holder's heartbeat runs outside its event loop, so a loop kept busy (a first turn
+        compiling its graph, a starved machine) does not look like a dead process.
+        """
+        raise NotImplementedError
 
     async def acquire(self, key: str, holder: str, ttl: float, poll: float = 0.05) -> Lease:
         """Wait for the lease."""
@@ -82,6 +98,17 @@ class InProcessLock(TurnLock):
         current = self._leases.get(lease.key)
         if current is not None and current.token == lease.token:
             del self._leases[lease.key]
+
+    def renew_blocking(self, lease: Lease, ttl: float) -> bool:
+        current = self._leases.get(lease.key)
+        if current is None or current.token != lease.token:
+            return False
+        current.expires_at = lease.expires_at = time.monotonic() + ttl
+        return True
+
+    async def held(self, key: str) -> bool:
+        current = self._leases.get(key)
+        return current is not None and current.expires_at > time.monotonic()
 
     async def is_current(self, lease: Lease) -> bool:
         current = self._leases.get(lease.key)

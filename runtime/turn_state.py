@@ -66,6 +66,10 @@ class TriggerRun:
     summary: SummaryMark = field(default_factory=lambda: SummaryMark(None, 0))
     queue: deque[Candidate] = field(default_factory=deque)
     lease_lost: bool = False
+    # The fencing token this trigger's writes carry (the conversation's `fence` it claimed).
+    fence: int | None = None
+    # Agents that already answered this trigger as a delegate: a mention of them is consumed.
+    delegated: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -27,6 +27,19 @@ class Conflict(StoreError):
         super().__init__(f"{table}: {detail}")
 
 
+class Fenced(Conflict):
+    """A newer lease holder claimed the conversation: this writer's fencing token is stale."""
+
+    code = "lease_lost"
+
+    def __init__(self, conversation_id: str, fence: int) -> None:
+        self.conversation_id, self.fence = conversation_id, fence
+        super().__init__(
+            "conversations",
+            f"{conversation_id} was claimed by a newer lease holder (token {fence} is stale)",
+        )
+
+
 class InvalidValue(StoreError):
     """A value the schema does not allow: an unknown literal, a broken reference, a bad shape."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,7 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from store.base import UTCDateTime, utcnow
 from store.db import Database
-from store.errors import InvalidValue, NotFound, integrity_conflict
+from store.errors import Fenced, InvalidValue, NotFound, integrity_conflict
 from store.models import Conversation, ConversationMessage
 
 MAX_PAGE = 500
@@ -42,6 +42,16 @@ _NEXT_SEQ = (
         last_message_time=bindparam("now", type_=UTCDateTime()),
     )
     .returning(_conversations.c.last_seq)
+)
+# The same, for a message that asks agents to answer: the trigger is recorded with the message.
+_NEXT_TRIGGER_SEQ = _NEXT_SEQ.values(trigger_seq=_conversations.c.last_seq + 1)
+# The same, only while the writer's fencing token is the conversation's (a turn's reply),
+# marking the triggers up to `answers` as answered by it.
+_NEXT_FENCED_SEQ = _NEXT_SEQ.where(_conversations.c.fence == bindparam("writer_fence")).values(
+    handled_seq=case(
+        (_conversations.c.handled_seq < bindparam("answers"), bindparam("answers")),
+        else_=_conversations.c.handled_seq,
+    )
 )
 _INSERT = insert(_messages)
 _SENT = select(_messages.c.id).where(
@@ -91,9 +101,12 @@ def _column_values(message: ConversationMessage) -> dict[str, Any]:
     return values
 
 
-def _insert(connection: Connection, values: dict[str, Any], system_resend: bool) -> int:
+def _insert(
+    connection: Connection, values: dict[str, Any], system_resend: bool, triggers: bool = False
+) -> int:
     seq = connection.execute(
-        _NEXT_SEQ, {"conversation_id": values["conversation_id"], "now": utcnow()}
+        _NEXT_TRIGGER_SEQ if triggers else _NEXT_SEQ,
+        {"conversation_id": values["conversation_id"], "now": utcnow()},
     ).scalar_one_or_none()
     if seq is None:
         raise NotFound("conversations", values["conversation_id"])
@@ -106,17 +119,37 @@ def _insert(connection: Connection, values: dict[str, Any], system_resend: bool)
     return seq
 
 
+def _insert_fenced(connection: Connection, values: dict[str, Any], fence: int, answers: int) -> int:
+    params = {
+        "conversation_id": values["conversation_id"],
+        "now": utcnow(),
+        "writer_fence": fence,
+        "answers": answers,
+    }
+    seq = connection.execute(_NEXT_FENCED_SEQ, params).scalar_one_or_none()
+    if seq is None:
+        raise Fenced(values["conversation_id"], fence)
+    connection.execute(_INSERT, {**values, "seq": seq})
+    return seq
+
+
 async def append_in(
     session: AsyncSession,
     conversation_id: str,
     content: str,
     *,
     author_participant_id: str | None,
+    fence: int | None = None,
+    answers: int = 0,
     **fields: Any,
 ) -> ConversationMessage:
     """Append inside a caller's transaction, with the same counter and statements as
     `Messages.append`: for a write that must commit with the message (a turn's reply and the
-    turn's end). No `client_msg_id` here: such writes are not resends."""
+    turn's end). No `client_msg_id` here: such writes are not resends.
+
+    With `fence`, the seq is taken only while it is the conversation's fencing token, in the
+    same statement (`Fenced` otherwise, and nothing is stored); that statement also marks the
+    triggers up to `answers` as answered (`store.triggers`)."""
     message = ConversationMessage(
         conversation_id=conversation_id,
         content=content,
@@ -125,16 +158,21 @@ async def append_in(
     )
     values = _column_values(message)
     connection = await session.connection()
-    message.seq = await connection.run_sync(_insert, values, False)
+    if fence is None:
+        message.seq = await connection.run_sync(_insert, values, False)
+    else:
+        message.seq = await connection.run_sync(_insert_fenced, values, fence, answers)
     make_transient_to_detached(message)
     return message
 
 
-async def _postgres_append(db: Database, values: dict[str, Any], system_resend: bool) -> int | None:
+async def _postgres_append(
+    db: Database, values: dict[str, Any], system_resend: bool, triggers: bool
+) -> int | None:
     # Imported here: asyncpg comes with the `postgres` extra, not with every install.
     from store import messages_pg
 
-    return await messages_pg.append(db, values, system_resend)
+    return await messages_pg.append(db, values, system_resend, triggers)
 
 
 def _driver_error_kind(db: Database, exc: Exception) -> str | None:
@@ -164,6 +202,7 @@ class Messages:
         *,
         author_participant_id: str | None,
         client_msg_id: str | None = None,
+        triggers: bool = False,
         **fields: Any,
     ) -> Appended:
         """Store a message with the next `seq` of its conversation, in one transaction.
@@ -172,6 +211,9 @@ class Messages:
         the unique key (conversation, author, client_msg_id) rejects the second insert, even
         when both race, and the rollback gives its `seq` back. Callers that expect resends
         check first (the runtime does), so a first send pays for no extra read here.
+
+        `triggers`: the message asks agents to answer; the conversation's `trigger_seq` moves
+        to it in the same transaction, so the answer it is owed survives a crash.
         """
         # Built first: the model's validators reject a bad value before any SQL is sent.
         message = ConversationMessage(
@@ -186,13 +228,15 @@ class Messages:
         key = (conversation_id, author_participant_id, client_msg_id)
         try:
             if self.db.dialect == "postgresql":
-                seq = await _postgres_append(self.db, values, system_resend)
+                seq = await _postgres_append(self.db, values, system_resend, triggers)
                 if seq is None:
                     raise _AlreadySent
                 message.seq = seq
             else:
                 async with self.db.engine.begin() as connection:
-                    message.seq = await connection.run_sync(_insert, values, system_resend)
+                    message.seq = await connection.run_sync(
+                        _insert, values, system_resend, triggers
+                    )
         except _AlreadySent:
             return await self._existing(*key)
         except Exception as exc:

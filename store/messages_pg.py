@@ -40,6 +40,10 @@ _NEXT_SEQ = (
     "UPDATE conversations SET last_seq = last_seq + 1, last_message_time = $2 "
     "WHERE id = $1 RETURNING last_seq"
 )
+_NEXT_TRIGGER_SEQ = (
+    "UPDATE conversations SET last_seq = last_seq + 1, trigger_seq = last_seq + 1, "
+    "last_message_time = $2 WHERE id = $1 RETURNING last_seq"
+)
 _SENT = (
     "SELECT 1 FROM conversation_messages WHERE conversation_id = $1 "
     "AND author_participant_id IS NULL AND client_msg_id = $2"
@@ -77,8 +81,12 @@ def _arguments(dialect: Dialect, values: dict[str, Any]) -> list[Any]:
     return arguments
 
 
-async def append(db: Database, values: dict[str, Any], system_resend: bool) -> int | None:
+async def append(
+    db: Database, values: dict[str, Any], system_resend: bool, triggers: bool = False
+) -> int | None:
     """Take the next `seq` and insert the row in one transaction; return the `seq`.
+
+    `triggers` also moves the conversation's `trigger_seq` to it (an answer is owed).
 
     None: a system message (no author) with this `client_msg_id` exists, nothing was stored.
     Raises NotFound for an unknown conversation and asyncpg's errors as they come (the caller
@@ -90,7 +98,8 @@ async def append(db: Database, values: dict[str, Any], system_resend: bool) -> i
     driver = pooled.driver_connection
     try:
         async with driver.transaction():
-            seq = await driver.fetchval(_NEXT_SEQ, values["conversation_id"], utcnow())
+            next_seq = _NEXT_TRIGGER_SEQ if triggers else _NEXT_SEQ
+            seq = await driver.fetchval(next_seq, values["conversation_id"], utcnow())
             if seq is None:
                 raise NotFound("conversations", values["conversation_id"])
             if system_resend:

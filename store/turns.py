@@ -1,7 +1,9 @@
 """Agent turns: one row per turn an agent takes, with status, fencing token and usage.
 
-A turn left `running` by a process that died is failed by the next lease holder
-(`fail_stale`), so the transcript never shows a turn that will not end.
+A turn left `running` by a process that died is failed by the next lease holder when it
+claims the conversation (`store.triggers.claim_in`), so the transcript never shows a turn that
+will not end. With a `fence`, a turn's start and its reply are written only while the writer's
+fencing token is the conversation's (`store.triggers.check_fence_in`, same transaction).
 
 `finish_with_reply` stores a turn's reply and ends the turn in one transaction: a turn is the
 runtime's hot path, and every transaction is a round trip (on SQLite a write lock) of its own.
@@ -23,9 +25,10 @@ from store.enums import TurnStatus
 from store.errors import InvalidValue, NotFound, integrity_conflict
 from store.messages import append_in
 from store.models import AgentTurn, ConversationMessage
+from store.triggers import STALE_ERROR, check_fence_in
 
 FINAL_STATUSES = (TurnStatus.COMPLETED, TurnStatus.CANCELLED, TurnStatus.FAILED)
-STALE_ERROR = "the process running this turn stopped before it ended"
+__all__ = ["STALE_ERROR", "Turns", "any_running_in", "fail_stale_in"]
 
 
 class Turns:
@@ -43,8 +46,15 @@ class Turns:
         parent_turn_id: str | None = None,
         fencing_token: int | None = None,
         model: str | None = None,
+        fence: int | None = None,
     ) -> AgentTurn:
-        """A new turn in status `running`."""
+        """A new turn in status `running`.
+
+        With `fence` (the writer's fencing token, stored as the turn's `fencing_token`) the turn
+        is written only while the token is current, else `store.errors.Fenced`.
+        """
+        if fence is not None:
+            fencing_token = fence
         turn = crud.build(
             AgentTurn,
             conversation_id=conversation_id,
@@ -55,7 +65,12 @@ class Turns:
             model=model,
             status=TurnStatus.RUNNING,
         )
-        return await crud.insert(self.db, turn, name_reference=False)
+        if fence is None:
+            return await crud.insert(self.db, turn, name_reference=False)
+        async with crud.writing(self.db, "agent_turns") as session:
+            await check_fence_in(session, conversation_id, fence)
+            await crud.add(session, turn)
+        return turn
 
     async def finish(
         self,
@@ -139,6 +154,8 @@ class Turns:
         model: str | None = None,
         reply_fields: dict[str, Any] | None = None,
         also: Callable[[AsyncSession], Awaitable[Any]] | None = None,
+        fence: int | None = None,
+        answers: int = 0,
     ) -> ConversationMessage:
         """Store the turn's reply with the conversation's next `seq` and end the turn, in one
         transaction: the reply and the turn row commit together or not at all.
@@ -147,6 +164,9 @@ class Turns:
         `Messages.append`, so the conversation's seq stays gap-free. `reply_fields` are more
         message columns (`status`, `meta`...). `also(session)` runs last in the same
         transaction, for a caller's write that belongs with the reply (the running summary).
+        With `fence`, nothing is stored unless it is still the conversation's token
+        (`store.errors.Fenced`): a holder that lost the lease cannot store its reply. The
+        same statement marks the triggers up to `answers` (a seq) as answered by this reply.
         """
         _check_final(status)
         usage = usage or {}
@@ -158,6 +178,8 @@ class Turns:
                     content,
                     author_participant_id=author_participant_id,
                     turn_id=turn_id,
+                    fence=fence,
+                    answers=answers,
                     **(reply_fields or {}),
                 )
                 seq = message.seq

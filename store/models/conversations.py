@@ -41,6 +41,14 @@ class Conversation(Base):
     # every message up to `summary_seq`; the runtime extends it incrementally.
     summary: Mapped[str | None] = mapped_column(Text)
     summary_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Durable triggers: `trigger_seq` is the latest message that asks agents to answer (set in
+    # the message's own transaction), `handled_seq` the latest one whose answer has started
+    # (set with the turn that answers it); every trigger between them is still owed an answer.
+    trigger_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    handled_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The fencing token of the conversation's current lease holder: each holder takes the next
+    # one when it claims the conversation, and its turn and reply writes require it unchanged.
+    fence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ConversationParticipant(Base):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from runtime.locks import Lease
 from store.db import Database
+from store.triggers import Triggers
 from store.turns import STALE_ERROR, Turns
 from tests.runtime.group_harness import (
     Say,
@@ -120,21 +120,15 @@ async def test_turns_left_running_by_a_dead_process_are_failed(world: World) -> 
 async def test_a_turn_that_lost_its_lease_stores_nothing(world: World) -> None:
     reply = Say("Too late", hold=asyncio.Event())
     ann, _, room = await holding_room(world, reply)
-    async with record(world.bus, room) as recorder:
-        await world.post(room, ann, "one")
-        await reply.holding.wait()
-        (turn,) = await Turns(world.db).running(room)
-        # Another process takes the conversation over after our lease is gone.
-        ours = Lease(room, turn.fencing_token or 0, world.runtime.process_id, 0.0)
-        await world.lock.release(ours)
-        intruder = await world.lock.try_acquire(room, "another-process", 30.0)
-        assert intruder is not None and intruder.token > ours.token
-        reply.hold.set()  # type: ignore[union-attr]
-        frames = await recorder.turn_ends(1)
+    await world.post(room, ann, "one")
+    await reply.holding.wait()
+    (turn,) = await Turns(world.db).running(room)
+    # Another process, granted the lease after ours lapsed, claims the conversation.
+    claim = await Triggers(world.db).claim(room)
+    assert [stale.id for stale in claim.stale] == [turn.id]
+    reply.hold.set()  # type: ignore[union-attr]
     await world.idle(room)
-    end = of_type(frames, "turn.end")[0]
-    assert (end["status"], end["message_seq"]) == ("failed", None)
-    assert "lease" in end["error"]
     assert [m.content for m in await world.transcript(room)] == ["one"]
-    assert (await Turns(world.db).get(turn.id)).status == "failed"
-    await world.lock.release(intruder)
+    ended = await Turns(world.db).get(turn.id)
+    assert (ended.status, ended.error, ended.message_seq) == ("failed", STALE_ERROR, None)
+    assert claim.fence > (ended.fencing_token or 0)

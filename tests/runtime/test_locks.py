@@ -53,6 +53,17 @@ async def test_one_live_lease_per_key(locks: tuple[TurnLock, TurnLock]) -> None:
     assert await a.is_current(lease)
 
 
+async def test_held_probes_a_key_without_taking_it(locks: tuple[TurnLock, TurnLock]) -> None:
+    a, b = locks
+    name = key()
+    assert not await b.held(name)
+    lease = await a.try_acquire(name, "process-a", SHORT)
+    assert lease is not None and await b.held(name)
+    await lapse()
+    assert not await b.held(name)
+    assert await b.try_acquire(name, "process-b", LONG) is not None
+
+
 async def test_release_frees_the_key(locks: tuple[TurnLock, TurnLock]) -> None:
     a, b = locks
     name = key()

@@ -4,7 +4,9 @@ A human message answered by one agent used to take 23 transactions and 27 statem
 takes 6 transactions (3 of them read-only): read the poster, append the message, read the
 trigger (conversation, roster, last speaker), start the turn, read the window and prompts, store
 the reply with the turn's end and the summary. The bounds leave no room for a new round trip;
-an agent with memories pays only for the recall itself.
+an agent with memories pays only for the recall itself. Durable triggers and fencing cost one
+statement more than before (the owed triggers are read when the conversation is claimed, the
+turn's start checks the fencing token) and no transaction.
 Behaviour is checked alongside: an edit still applies on the next turn, the summary still
 advances, the reply is still stored and announced.
 """
@@ -36,7 +38,7 @@ from tests.runtime.group_harness import (
 )
 
 MAX_TRANSACTIONS_PER_TURN = 6
-MAX_STATEMENTS_PER_TURN = 16
+MAX_STATEMENTS_PER_TURN = 17
 # Memories.recall (store/memories.py): read the candidates, then mark the recalled ones.
 RECALL_TRANSACTIONS = 2
 # Small, so that every counted turn also folds messages into the running summary.

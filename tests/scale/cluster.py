@@ -181,12 +181,14 @@ class Socket:
         )  # fmt: skip
         return await self.until(lambda frame: frame.get("ref") == ref)
 
-    async def post(self, conversation_id: str, content: str) -> dict[str, Any]:
-        """Send a message; the server's `ack` (or `error`) for it."""
+    async def post(
+        self, conversation_id: str, content: str, client_msg_id: str | None = None
+    ) -> dict[str, Any]:
+        """Send a message (a resend with `client_msg_id`); the server's `ack` (or `error`)."""
         ref = uuid.uuid4().hex
         await self.send(
             {"type": "send", "conversation_id": conversation_id, "content": content,
-             "client_msg_id": uuid.uuid4().hex, "ref": ref}
+             "client_msg_id": client_msg_id or uuid.uuid4().hex, "ref": ref}
         )  # fmt: skip
         return await self.until(lambda frame: frame.get("ref") == ref)
 

@@ -249,3 +249,49 @@ async def test_restarting_redis_mid_conversation_loses_no_stored_message(
         await on_b.close()
     finally:
         redis.kill()
+
+
+async def test_what_a_killed_process_had_queued_is_answered_by_the_survivor(
+    start_cluster: StartCluster, scale_database: str
+) -> None:
+    """Nobody posts again after the kill: B must find on its own what A left owed."""
+    a, b = await start_cluster()
+    token = await register(a, "Ada")
+    room = await one_agent_room(a, token)
+    on_a, on_b = await a.socket(token), await b.socket(token)
+    try:
+        await on_a.subscribe(room)
+        await on_b.subscribe(room)
+        held = await on_a.post(room, "please HOLD while I pull the plug")
+        stalled = await on_b.until(lambda f: f["type"] == "turn.start")
+        await on_b.until(lambda f: f["type"] == "delta" and f["turn_id"] == stalled["turn_id"])
+        queued = await on_a.post(room, "queued behind the held turn")
+        assert (held["type"], queued["type"]) == ("ack", "ack"), (held, queued)
+        a.kill()
+
+        ended = await on_b.until(
+            lambda f: f["type"] == "turn.end" and f["turn_id"] == stalled["turn_id"]
+        )
+        assert ended["status"] == "failed" and ended["error"]
+        # The killed turn's message runs again, then the queued one: a reply each.
+        replies = await on_b.count(agent_message_after(room, queued["seq"]), 2)
+        assert all(reply["message"]["content"] for reply in replies)
+        later = await on_b.post(room, "and one more")
+        await on_b.until(agent_message_after(room, later["seq"]))
+
+        stored = await stored_messages(b, token, room)
+        assert_gap_free(stored)
+        # The killed turn's message and the queued one are answered once each, in order.
+        agents = [m["seq"] for m in stored if m["author"]["kind"] == "agent"]
+        assert agents == [queued["seq"] + 1, queued["seq"] + 2, later["seq"] + 1]
+        turns = await turns_of(scale_database, room)
+        assert [(t.trigger_seq, t.status) for t in turns] == [
+            (held["seq"], "failed"),
+            (held["seq"], "completed"),
+            (queued["seq"], "completed"),
+            (later["seq"], "completed"),
+        ]
+        fences = [t.fencing_token or 0 for t in turns]
+        assert fences == sorted(set(fences)), fences
+    finally:
+        await on_b.close()

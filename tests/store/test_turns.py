@@ -6,8 +6,10 @@ import pytest
 
 from store.conversations import Conversations
 from store.db import Database
-from store.errors import InvalidValue, NotFound
+from store.errors import Fenced, InvalidValue, NotFound
+from store.messages import Messages
 from store.models import Agent, User
+from store.triggers import Triggers
 from store.turns import STALE_ERROR, Turns
 
 
@@ -80,3 +82,65 @@ async def test_finishing_needs_a_final_status_and_a_known_turn(db: Database) -> 
         await turns.finish("01NOSUCHTURN0000000000000", "failed")
     with pytest.raises(NotFound):
         await turns.get("01NOSUCHTURN0000000000000")
+
+
+async def test_a_writer_whose_token_was_claimed_over_cannot_start_or_store(db: Database) -> None:
+    conversation_id, agent_id = await room(db)
+    turns, triggers = Turns(db), Triggers(db)
+    ours = await triggers.claim(conversation_id)
+    turn = await turns.start(conversation_id, agent_id, fence=ours.fence)
+    assert turn.fencing_token == ours.fence
+
+    newer = await triggers.claim(conversation_id)  # a newer lease holder took over
+    assert newer.fence > ours.fence
+    assert [stale.id for stale in newer.stale] == [turn.id]
+    with pytest.raises(Fenced):
+        await turns.start(conversation_id, agent_id, fence=ours.fence)
+    with pytest.raises(Fenced):
+        await turns.finish_with_reply(
+            turn.id,
+            "completed",
+            conversation_id=conversation_id,
+            content="too late",
+            author_participant_id=None,
+            reply_fields={"kind": "system"},
+            fence=ours.fence,
+        )
+    assert await Messages(db).after(conversation_id) == []
+    assert (await Conversations(db).get(conversation_id)).last_seq == 0
+    assert (await turns.get(turn.id)).status == "failed"
+    assert len(await turns.for_conversation(conversation_id)) == 1
+
+
+async def test_a_trigger_is_owed_until_a_reply_answers_it(db: Database) -> None:
+    conversation_id, agent_id = await room(db)
+    participant = (await Conversations(db).participants(conversation_id))[0]
+    messages, triggers = Messages(db), Triggers(db)
+    note = await messages.append(conversation_id, "not a trigger", author_participant_id=None,
+                                 kind="system")  # fmt: skip
+    asked = await messages.append(
+        conversation_id, "@alpha hi", author_participant_id=participant.id, triggers=True
+    )
+    claim = await triggers.claim(conversation_id)
+    assert [o.seq for o in claim.owed] == [asked.message.seq] != [note.message.seq]
+    assert list(await triggers.needing_attention()) == [conversation_id]
+
+    turn = await Turns(db).start(conversation_id, agent_id, fence=claim.fence)
+    assert [o.seq for o in (await triggers.claim(conversation_id)).owed] == [asked.message.seq]
+
+    # Its turn died with the claim above; the next holder's reply answers it.
+    latest = await triggers.claim(conversation_id)
+    retry = await Turns(db).start(conversation_id, agent_id, fence=latest.fence)
+    await Turns(db).finish_with_reply(
+        retry.id,
+        "completed",
+        conversation_id=conversation_id,
+        content="hello",
+        author_participant_id=None,
+        reply_fields={"kind": "system"},
+        fence=latest.fence,
+        answers=asked.message.seq,
+    )
+    assert (await Turns(db).get(turn.id)).status == "failed"
+    assert (await triggers.claim(conversation_id)).owed == []
+    assert await triggers.needing_attention() == {}
