@@ -59,7 +59,9 @@ async def ensure_step_agents(db: Database, files: list[ContentFile]) -> dict[int
         row = await _find_step_agent(agents, module, file.agent.handle)
         if row is None:
             row = await _create_step_agent(agents, file)
-        await _grant(db, row, FOUNDATION_TOOLS if number == 0 else STEP_TOOLS)
+        await _grant(
+            db, row, FOUNDATION_TOOLS if number == 0 else STEP_TOOLS, step=file.module.step
+        )
         if module is not None and module.agent_id != row.id:
             await content.set_agent(module.id, row.id)
         found[number] = row
@@ -90,8 +92,8 @@ async def _create_step_agent(agents: Agents, file: ContentFile) -> Agent:
         return await agents.create(**fields)
 
 
-async def _grant(db: Database, agent: Agent, names: tuple[str, ...]) -> None:
-    """Grant the named tools that exist (`read_step_kpis` only once it is registered)."""
+async def _grant(db: Database, agent: Agent, names: tuple[str, ...], *, step: Any) -> None:
+    """Grant the named tools that exist; the KPI tool reads this module's step only."""
     tools = Tools(db)
     granted = {t.name for t, _ in await tools.grants_for_agent(agent.id)}
     for name in names:
@@ -101,7 +103,8 @@ async def _grant(db: Database, agent: Agent, names: tuple[str, ...]) -> None:
             tool = await tools.get_by_name(name)
         except NotFound:
             continue
-        await tools.grant(agent.id, tool.id)
+        config = {"fixed_args": {"step": str(step.value)}} if name == "read_step_kpis" else None
+        await tools.grant(agent.id, tool.id, config)
 
 
 def file_form(module: CourseModule, prompts: list[PlaybookPrompt], agent: Agent | None) -> dict:

@@ -4,6 +4,7 @@ conversation it is, whoever speaks in it, and attribute their changes to the age
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -65,22 +66,35 @@ async def executor(db: Database, room: Room, user_id: str, **context: Any) -> To
     return ToolExecutor(registry, db, grants=grants, context=ToolContext(**fields))
 
 
-async def test_step_agents_are_granted_the_course_tools_but_kpis_only_once_registered(
+async def test_step_agents_are_granted_the_course_tools_and_their_steps_kpis(
     db: Database, room: Room
 ) -> None:
-    granted = {t.name for t, _ in await Tools(db).grants_for_agent(room.agent.id)}
-    assert granted == {
+    grants = {t.name: g for t, g in await Tools(db).grants_for_agent(room.agent.id)}
+    assert set(grants) == {
         "read_foundation",
         "update_foundation",
         "list_step_prompts",
         "run_step_prompt",
         "save_asset",
         "tick_checklist",
+        "read_step_kpis",
     }
-    await Tools(db).upsert("read_step_kpis", description="The step's latest funnel KPIs.")
-    await ensure_course(db)
-    granted = {t.name for t, _ in await Tools(db).grants_for_agent(room.agent.id)}
-    assert "read_step_kpis" in granted
+    assert grants["read_step_kpis"].config["fixed_args"] == {"step": "Hook"}
+
+
+async def test_a_teammate_asking_reads_the_students_kpis_not_their_own(
+    db: Database, room: Room
+) -> None:
+    from store.kpis import Snapshots
+
+    for day, ctr in (("2026-10-01", 0.021), ("2026-11-01", 0.014)):
+        when = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        await Snapshots(db).add(room.alice, snapshot_date=when, hook_avg_ctr=ctr)
+    run = await executor(db, room, room.bob)
+    outcome = await run.call("read_step_kpis", {}, "k1")
+    assert outcome.ok, outcome
+    assert outcome.result["step"] == "Hook"
+    assert "fell from 2.1% to 1.4%" in outcome.result["summary"]
 
 
 async def test_update_foundation_is_versioned_for_the_student_and_attributed_to_the_agent(

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from store.course import CourseWork
 from store.kpi_metrics import LABELS, RATE_METRICS, step_metrics
 from store.kpis import Snapshots, Targets, change, gap, module_number, weakest_step
 from tools.context import Injected
@@ -53,6 +54,7 @@ async def read_step_kpis(
     periods: Annotated[int, Field(ge=2, le=24)] = 6,
     *,
     user_id: Annotated[str | None, Injected("user_id")] = None,
+    conversation_id: Annotated[str | None, Injected("conversation_id")] = None,
     db: Annotated[Any, Injected("db")] = None,
 ) -> dict[str, Any]:
     """Read the student's funnel KPIs for one Elevate step: each metric's latest value, the
@@ -62,6 +64,7 @@ async def read_step_kpis(
         step: The Elevate step (Hook, Gift, ...); usually set by the agent's configuration.
         periods: How many recent funnel snapshots the trend covers.
     """
+    user_id = await _student(db, conversation_id) or user_id
     if not user_id:
         raise ToolError("there is no student to read KPIs for", code="missing_context")
     if step is None:
@@ -83,6 +86,15 @@ async def read_step_kpis(
         "weakest_step": weakest_step(latest, targets) if latest is not None else None,
         "summary": " ".join(lines),
     }
+
+
+async def _student(db: Any, conversation_id: str | None) -> str | None:
+    """In a module conversation the KPIs are its student's, whoever (a coach, a teammate)
+    asked; elsewhere they are the caller's own."""
+    if not conversation_id:
+        return None
+    progress = await CourseWork(db).owner_of_conversation(conversation_id)
+    return progress.user_id if progress is not None else None
 
 
 def _metric(metric: str, rows: list[Any], targets: dict[str, float]) -> dict[str, Any]:
