@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_kpi_benchmark_quick_run_reports_every_query(tmp_path: Path) -> None:
     output = tmp_path / "kpis.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # Its own temporary directory: the bench's work files must not meet another run's.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
     env.pop("BENCH_DATABASE_URL", None)
     completed = subprocess.run(
         [sys.executable, "-m", "bench.kpis", "--quick", "--rounds", "1", "--json", str(output)],
