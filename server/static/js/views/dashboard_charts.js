@@ -76,7 +76,7 @@ export function chartFigure({ title, columns, rows, height = 260 }) {
 export async function draw(canvas, { type, labels, datasets, percent = false, horizontal = false, stacked = false }) {
   const Chart = await loadCharts();
   const t = theme();
-  const tick = (value) => (percent ? `${Math.round(value * 100)}%` : value);
+  const tick = (value) => (percent ? `${Number((value * 100).toFixed(1))}%` : value);
   const valueAxis = { ticks: { color: t.muted, callback: tick }, grid: { color: t.grid }, beginAtZero: true, stacked };
   const labelAxis = { ticks: { color: t.muted, autoSkip: true, maxRotation: 0 }, grid: { color: t.grid }, stacked };
   return new Chart(canvas, {
