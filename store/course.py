@@ -77,6 +77,14 @@ async def module_for_step(session: AsyncSession, step: str) -> CourseModule | No
     return await session.scalar(select(CourseModule).where(CourseModule.step == step))
 
 
+async def touch_step(session: AsyncSession, user_id: str, step: str, by: str | None) -> None:
+    """Record work in the module that teaches `step` (runs and assets name a step, not a
+    module)."""
+    module = await module_for_step(session, step)
+    if module is not None:
+        await touch(session, user_id, module.id, by)
+
+
 class CourseWork:
     """The student-side writes and reads of the course tables."""
 
@@ -226,9 +234,7 @@ class CourseWork:
                 ai_request_timestamp=utcnow(),
             )
             await crud.add(session, row)
-            module = await module_for_step(session, step)
-            if module is not None:
-                await touch(session, user_id, module.id, by)
+            await touch_step(session, user_id, step, by)
             add_activity(
                 session,
                 user_id,
@@ -296,9 +302,7 @@ class CourseWork:
             await crud.add(session, row)
             if execution is not None and execution.refined_output_asset_id is None:
                 execution.refined_output_asset_id = row.id
-            module = await module_for_step(session, elevate_step)
-            if module is not None:
-                await touch(session, user_id, module.id, by)
+            await touch_step(session, user_id, elevate_step, by)
             add_activity(
                 session,
                 user_id,
@@ -321,9 +325,7 @@ class CourseWork:
             changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
             if changed:
                 crud.assign(row, **changed, last_updated_at=utcnow())
-                module = await module_for_step(session, row.elevate_step)
-                if module is not None:
-                    await touch(session, user_id, module.id, user_id)
+                await touch_step(session, user_id, row.elevate_step, user_id)
                 action = (
                     "asset_archived" if changed.get("status") == "Archived" else "asset_updated"
                 )

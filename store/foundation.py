@@ -21,7 +21,7 @@ from sqlalchemy import select
 from store import crud
 from store.activity import add_activity
 from store.base import utcnow
-from store.course import module_for_step, touch
+from store.course import touch_step
 from store.db import Database
 from store.errors import Conflict, InvalidValue
 from store.models import UserFoundation, UserFoundationVersion
@@ -250,10 +250,8 @@ class Foundations:
             )
             session.add(version)
             await session.flush()
-            module = await module_for_step(session, "Foundation")
-            if module is not None:
-                # Working on the Foundation is working in module 0.
-                await touch(session, user_id, module.id, by_user_id)
+            # Working on the Foundation is working in module 0.
+            await touch_step(session, user_id, "Foundation", by_user_id)
             add_activity(
                 session,
                 user_id,
