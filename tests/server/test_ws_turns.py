@@ -11,6 +11,9 @@ from runtime.models import unregister_provider
 from runtime.testing import SLOW_OFFLINE_PROVIDER, register_slow_offline
 from tests.server.live import Api, LiveServer, Socket, messages_of, socket
 
+# Short enough to be passed while a person decides, long enough that a loaded machine reaches
+# the approval (through a delegation) before it runs out.
+TURN_TIMEOUT = 3.0
 
 @pytest.fixture
 def slow_model() -> Any:
@@ -268,7 +271,7 @@ async def test_a_pending_approval_comes_back_when_a_page_subscribes_again(
     assert page["running_turns"] == []
 
 
-@pytest.mark.parametrize("settings_overrides", [{"turn_timeout_seconds": 1.0}])
+@pytest.mark.parametrize("settings_overrides", [{"turn_timeout_seconds": TURN_TIMEOUT}])
 async def test_waiting_for_a_person_does_not_count_against_the_turn_timeout(
     api: Api, server: LiveServer
 ) -> None:
@@ -277,14 +280,14 @@ async def test_waiting_for_a_person_does_not_count_against_the_turn_timeout(
     async with socket(server, alice.token) as a:
         await a.subscribe(room["id"])
         approval = await _ask_to_remember(a, room, keeper)
-        await asyncio.sleep(2.0)  # a person takes longer than the whole turn may run
+        await asyncio.sleep(TURN_TIMEOUT + 1.0)  # a person takes longer than the whole turn may run
         decided = await api.call("POST", _decision_path(approval), alice, json={"approved": True})
         assert decided.status_code == 200, decided.text
         end = await _until_turn_end(a)
         assert (end["status"], end.get("error")) == ("completed", None)
 
 
-@pytest.mark.parametrize("settings_overrides", [{"turn_timeout_seconds": 1.0}])
+@pytest.mark.parametrize("settings_overrides", [{"turn_timeout_seconds": TURN_TIMEOUT}])
 async def test_a_delegate_waiting_for_a_person_stops_its_callers_clock_too(
     api: Api, server: LiveServer
 ) -> None:
@@ -305,7 +308,7 @@ async def test_a_delegate_waiting_for_a_person_stops_its_callers_clock_too(
             }
         )
         approval = await a.until(lambda f: f["type"] == "tool.approval")
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(TURN_TIMEOUT + 1.0)
         await api.ok("POST", _decision_path(approval), alice, json={"approved": True})
         ends = [await _until_turn_end(a), await _until_turn_end(a)]
         assert [(e["status"], e.get("error")) for e in ends] == [("completed", None)] * 2
