@@ -8,6 +8,10 @@ events themselves (`ix_customer_journey_events_funnel`). The outer query sums th
 products of the per-step flags, and takes the median time between a step's first event and the
 previous step's (percentile_cont on PostgreSQL, in the same pass; on SQLite, which has no
 percentile aggregate, the middle rows of each step's ordered deltas by LIMIT/OFFSET).
+
+The whole, unfiltered Hook..Share funnel (the dashboard's view) skips even that: the rollup also
+keeps each customer's depth and per-step gaps, indexed, so its counts are index ranges and its
+medians index walks to the middle row.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from store.db import Database
 from store.kpi_metrics import FUNNEL_STEPS
 
 ROLLUP_COLUMNS = {step: f"{step.lower()}_first" for step in FUNNEL_STEPS}
+GAP_COLUMNS = [f"{step.lower()}_gap" for step in FUNNEL_STEPS[1:]]
 REFRESH_CHUNK = 500
 
 
@@ -33,15 +38,42 @@ def _epoch(dialect: str) -> str:
 
 def _firsts(dialect: str) -> str:
     return ", ".join(
-        f"MIN(CASE WHEN step = '{step}' THEN {_epoch(dialect)} END)" for step in FUNNEL_STEPS
+        f"MIN(CASE WHEN step = '{step}' THEN {_epoch(dialect)} END) AS {ROLLUP_COLUMNS[step]}"
+        for step in FUNNEL_STEPS
+    )
+
+
+def _derived(first: dict[str, str]) -> str:
+    """The rollup's derived columns (depth and per-step gaps) from its first-time columns."""
+    times = [first[step] for step in FUNNEL_STEPS]
+    whens = " ".join(f"WHEN {t} IS NULL THEN {i}" for i, t in enumerate(times))
+    columns = [f"CASE {whens} ELSE {len(times)} END"]
+    for k in range(1, len(times)):
+        reached = " AND ".join(f"{t} IS NOT NULL" for t in times[: k + 1])
+        ordered = f"{times[k]} >= {times[k - 1]}"
+        columns.append(f"CASE WHEN {reached} AND {ordered} THEN {times[k]} - {times[k - 1]} END")
+    return ", ".join(columns)
+
+
+def _rollup_insert(dialect: str, where: str) -> str:
+    """INSERT the rollup rows of the events matching `where`: first times, depth and gaps."""
+    firsts = ", ".join(f"{column}" for column in ROLLUP_COLUMNS.values())
+    grouped = (
+        f"SELECT customer_id, user_id, MIN(created_at) AS created_at, {_firsts(dialect)} "
+        f"FROM customer_journey_events {where} GROUP BY customer_id, user_id"
+    )
+    return (
+        f"INSERT INTO customer_funnels (id, customer_id, user_id, created_at, {firsts}, "
+        f"depth, {', '.join(GAP_COLUMNS)}) "
+        f"SELECT customer_id, customer_id, user_id, created_at, {firsts}, "
+        f"{_derived(ROLLUP_COLUMNS)} FROM ({grouped}) r"
     )
 
 
 async def refresh_rollup(session: AsyncSession, customer_ids: Iterable[str]) -> None:
     """Recompute these customers' `customer_funnels` rows from their events (in SQL)."""
     ids = sorted(set(customer_ids))
-    columns = ", ".join(ROLLUP_COLUMNS.values())
-    firsts = _firsts(session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
     for start in range(0, len(ids), REFRESH_CHUNK):
         chunk = {f"c{i}": c for i, c in enumerate(ids[start : start + REFRESH_CHUNK])}
         marks = ", ".join(f":{k}" for k in chunk)
@@ -49,24 +81,13 @@ async def refresh_rollup(session: AsyncSession, customer_ids: Iterable[str]) -> 
             text(f"DELETE FROM customer_funnels WHERE customer_id IN ({marks})"), chunk
         )
         await session.execute(
-            text(
-                f"INSERT INTO customer_funnels (id, customer_id, user_id, created_at, {columns}) "
-                f"SELECT customer_id, customer_id, user_id, MIN(created_at), {firsts} "
-                f"FROM customer_journey_events WHERE customer_id IN ({marks}) "
-                "GROUP BY customer_id, user_id"
-            ),
-            chunk,
+            text(_rollup_insert(dialect, f"WHERE customer_id IN ({marks})")), chunk
         )
 
 
 def rebuild_rollup_sql(dialect: str) -> str:
     """One statement filling `customer_funnels` from every event (after a bulk load)."""
-    columns = ", ".join(ROLLUP_COLUMNS.values())
-    return (
-        f"INSERT INTO customer_funnels (id, customer_id, user_id, created_at, {columns}) "
-        f"SELECT customer_id, customer_id, user_id, MIN(created_at), {_firsts(dialect)} "
-        "FROM customer_journey_events GROUP BY customer_id, user_id"
-    )
+    return _rollup_insert(dialect, "")
 
 
 def _per_customer(steps: list[str], *, segment: bool, dialect: str) -> str:
@@ -179,6 +200,42 @@ def _sqlite_medians(source: _Source, timed: list[int]) -> tuple[str, dict[str, i
     return f"{source.prefix}SELECT {', '.join(columns)}", params
 
 
+async def _whole_funnel(session: AsyncSession, user_id: str) -> tuple[list[int], list[Any]]:
+    """Hook..Share unfiltered, from the rollup's derived columns and their indexes: customers
+    per depth (one index range), then per step the count and the middle of its gaps (an index
+    range each, and a walk to the middle of it)."""
+    n, params = len(FUNNEL_STEPS), {"user_id": user_id}
+    groups = await session.execute(
+        text(
+            "SELECT depth, COUNT(*) FROM customer_funnels WHERE user_id = :user_id GROUP BY depth"
+        ),
+        params,
+    )
+    counts = [0] * n
+    for depth, customers in groups:
+        for k in range(min(int(depth), n)):
+            counts[k] += int(customers)
+    having = [
+        f"FROM customer_funnels WHERE user_id = :user_id AND {g} IS NOT NULL" for g in GAP_COLUMNS
+    ]
+    timed_sql = ", ".join(f"(SELECT COUNT(*) {where})" for where in having)
+    timed = [int(t) for t in (await session.execute(text(f"SELECT {timed_sql}"), params)).one()]
+    columns, limits = [], {}
+    for k, (gap, where, count) in enumerate(zip(GAP_COLUMNS, having, timed, strict=True)):
+        if not count:
+            columns.append("NULL")
+            continue
+        limits[f"lim{k}"], limits[f"off{k}"] = 2 - count % 2, (count - 1) // 2
+        columns.append(
+            f"(SELECT AVG(v) FROM (SELECT {gap} AS v {where} ORDER BY {gap} "
+            f"LIMIT :lim{k} OFFSET :off{k}) m{k})"
+        )
+    if not limits:
+        return counts, [None] * (n - 1)
+    medians = (await session.execute(text(f"SELECT {', '.join(columns)}"), params | limits)).one()
+    return counts, list(medians)
+
+
 async def closed_funnel(
     db: Database,
     user_id: str,
@@ -198,6 +255,10 @@ async def closed_funnel(
     if segment is not None:
         params["segment"] = segment
     n = len(steps)
+    if tuple(steps) == FUNNEL_STEPS and segment is None and channel is None:
+        async with db.read() as session:
+            counts, medians = await _whole_funnel(session, user_id)
+        return [_step(steps, counts, [None, *medians], k) for k in range(n)]
     async with db.read() as session:
         if db.is_sqlite:
             groups = (await session.execute(text(_by_depth(source, steps)), params)).all()

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, utcnow
 
+# The funnel steps after Hook (the rollup keeps a gap column for each); the order of the course.
+GAP_STEPS = ("gift", "identify", "engage", "sell", "nurture", "upsell", "educate", "share")
+
 
 class _Audited:
     """The seed's audit columns, shared by the analytics tables."""
@@ -159,6 +162,8 @@ class CustomerFunnel(Base):
     __table_args__ = (
         Index("ix_customer_funnels_by_user", "user_id"),
         Index("ix_customer_funnels_by_customer", "customer_id", unique=True),
+        Index("ix_customer_funnels_depth", "user_id", "depth"),
+        *(Index(f"ix_customer_funnels_{step}_gap", "user_id", f"{step}_gap") for step in GAP_STEPS),
     )
 
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
@@ -172,3 +177,16 @@ class CustomerFunnel(Base):
     upsell_first: Mapped[float | None] = mapped_column(Float)
     educate_first: Mapped[float | None] = mapped_column(Float)
     share_first: Mapped[float | None] = mapped_column(Float)
+    # Derived from the first times above, for the whole Hook..Share funnel: how many leading
+    # steps the customer reached, and per later step the seconds since the previous step's first
+    # event (NULL unless reached, in order). Indexed, a count is an index range and a median an
+    # index walk to the middle.
+    depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    gift_gap: Mapped[float | None] = mapped_column(Float)
+    identify_gap: Mapped[float | None] = mapped_column(Float)
+    engage_gap: Mapped[float | None] = mapped_column(Float)
+    sell_gap: Mapped[float | None] = mapped_column(Float)
+    nurture_gap: Mapped[float | None] = mapped_column(Float)
+    upsell_gap: Mapped[float | None] = mapped_column(Float)
+    educate_gap: Mapped[float | None] = mapped_column(Float)
+    share_gap: Mapped[float | None] = mapped_column(Float)

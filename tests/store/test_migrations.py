@@ -114,6 +114,11 @@ EXPECTED_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ix_csv_mappings_by_user_kind": ("csv_mappings", ("user_id", "kind")),
     "ix_customer_funnels_by_user": ("customer_funnels", ("user_id",)),
     "ix_customer_funnels_by_customer": ("customer_funnels", ("customer_id",)),
+    "ix_customer_funnels_depth": ("customer_funnels", ("user_id", "depth")),
+    **{
+        f"ix_customer_funnels_{step}_gap": ("customer_funnels", ("user_id", f"{step}_gap"))
+        for step in ("gift", "identify", "engage", "sell", "nurture", "upsell", "educate", "share")
+    },
 }
 
 SEED_TABLES = {
@@ -319,3 +324,34 @@ async def test_agents_already_in_a_group_join_its_conversations(empty: AsyncEngi
         ids["agent"]: ("member", False, "active"),
         ids["other"]: ("member", True, "removed"),
     }
+
+
+async def test_funnel_rollup_rows_get_their_depth_and_gaps(empty: AsyncEngine) -> None:
+    """0016 fills the new columns of rollup rows that were already there."""
+    await migrate(empty, "0008_durable_triggers")
+    ids = {"user": new_id(), "customer": new_id()}
+    statements = [
+        "INSERT INTO users (id, name, email, is_anonymous, is_staff, created_at)"
+        " VALUES (:user, 'Ann', 'ann@example.com', false, false, CURRENT_TIMESTAMP)",
+        "INSERT INTO customers (id, user_id, name, created_at)"
+        " VALUES (:customer, :user, 'c', CURRENT_TIMESTAMP)",
+        # Hook at 0, Gift at 60, Identify before Gift (reached, not in order), no Engage.
+        "INSERT INTO customer_funnels (id, customer_id, user_id, created_at, hook_first,"
+        " gift_first, identify_first, sell_first) VALUES (:customer, :customer, :user,"
+        " CURRENT_TIMESTAMP, 0, 60, 30, 500)",
+    ]
+    async with empty.begin() as connection:
+        for statement in statements:
+            await connection.execute(text(statement), ids)
+    await migrate(empty)
+    async with empty.connect() as connection:
+        row = (
+            await connection.execute(
+                text(
+                    "SELECT depth, gift_gap, identify_gap, engage_gap, sell_gap FROM"
+                    " customer_funnels WHERE customer_id = :customer"
+                ),
+                ids,
+            )
+        ).one()
+    assert tuple(row) == (3, 60.0, None, None, None)
