@@ -15,6 +15,7 @@ from tests.server.live import Api, LiveServer, Socket, messages_of, socket
 # the approval (through a delegation) before it runs out.
 TURN_TIMEOUT = 3.0
 
+
 @pytest.fixture
 def slow_model() -> Any:
     """`slowoffline:<ms>` agents stream slowly enough for a test to act mid-turn."""
