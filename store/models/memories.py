@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, choice, choice_checks
 from store.enums import MemoryScope
+from store.vector_type import Vector
 
 
 class Memory(Base):
@@ -41,3 +42,7 @@ class Memory(Base):
     source: Mapped[dict[str, Any] | None]
     tags: Mapped[list[Any] | None]
     last_recalled_at: Mapped[datetime | None]
+    # The content's embedding (unit length) and the model that made it; none when no
+    # embeddings endpoint is configured. Deferred: only the similarity search reads it.
+    embedding: Mapped[list[float] | None] = mapped_column(Vector(), deferred=True)
+    embedding_model: Mapped[str | None] = mapped_column(String(200))
