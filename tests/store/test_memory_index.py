@@ -16,7 +16,10 @@ from store.memories import Memories
 from store.memory_index import fts5_query, query_words
 from store.migrate import alembic_config, upgrade
 from store.models import Agent, Memory
-from tests.store.test_memories import People, people  # noqa: F401  (the fixture)
+from tests.store import test_memories
+from tests.store.test_memories import People
+
+people = test_memories.people  # the same agents, users and groups
 
 HOSTILE_QUERIES = [
     '"',

@@ -1,7 +1,7 @@
 """Run an ASGI app (say `tests/scale/fake_openai.py`'s) on a free loopback port in a thread.
 
-    with LocalServer(app) as server:
-        settings = Settings(memory_embeddings_url=server.base_url)
+with LocalServer(app) as server:
+    settings = Settings(memory_embeddings_url=server.base_url)
 """
 
 from __future__ import annotations
