@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import LargeBinary, bindparam, func, literal_column, select, type_coerce
+from sqlalchemy import LargeBinary, bindparam, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -69,14 +69,12 @@ async def _nearest_in_sql(
     model: str,
     limit: int,
 ) -> list[tuple[str, float]]:
-    pairs = func.unnest(Memory.embedding, bindparam("query", query, type_=Vector())).table_valued(
-        "a", "b"
+    pairs = (
+        func.unnest(Memory.embedding, bindparam("query", query, type_=Vector()))
+        .table_valued("a", "b")
+        .render_derived(name="pairs")
     )
-    dot = (
-        select(func.sum(literal_column("a") * literal_column("b")))
-        .select_from(pairs)
-        .scalar_subquery()
-    )
+    dot = select(func.sum(pairs.c.a * pairs.c.b)).scalar_subquery()
     similarity = dot.label("similarity")
     rows = await session.execute(
         select(Memory.id, similarity)
