@@ -47,15 +47,17 @@ async def nearest(
     """The `limit` visible memories most similar to the unit vector `query`, as (id, cosine),
     best first: scored among the ids in `among` and the `recent` newest visible memories that
     `model` embedded (vectors from another model are not comparable)."""
-    newest = (
+    # Two steps, so each uses an index: the newest by (agent_id, created_at), then by id.
+    newest = await session.scalars(
         select(Memory.id)
         .where(visible, Memory.embedding_model == model)
-        .order_by(Memory.created_at.desc(), Memory.id.desc())
+        .order_by(Memory.created_at.desc())  # no tie-break: it would sort every row
         .limit(recent)
     )
-    candidates = Memory.id.in_(newest.scalar_subquery())
-    if among:
-        candidates = candidates | Memory.id.in_(list(among))
+    ids = set(newest) | set(among)
+    if not ids:
+        return []
+    candidates = Memory.id.in_(sorted(ids))
     if session.bind.dialect.name == "postgresql":
         return await _nearest_in_sql(session, visible, candidates, query, model, limit)
     return await _nearest_in_python(session, visible, candidates, query, model, limit)

@@ -25,6 +25,8 @@ class Memory(Base):
         Index("ix_memories_by_agent_scope", "agent_id", "scope"),
         Index("ix_memories_by_user", "user_id"),
         Index("ix_memories_by_group", "group_id"),
+        # The newest of an agent's memories (recall with nothing to search, vector candidates).
+        Index("ix_memories_by_agent_time", "agent_id", "created_at"),
         CheckConstraint(
             "(scope = 'agent' AND user_id IS NULL AND group_id IS NULL) OR "
             "(scope = 'user' AND user_id IS NOT NULL AND group_id IS NULL) OR "

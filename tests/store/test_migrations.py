@@ -90,6 +90,7 @@ EXPECTED_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ix_memories_by_agent_scope": ("memories", ("agent_id", "scope")),
     "ix_memories_by_user": ("memories", ("user_id",)),
     "ix_memories_by_group": ("memories", ("group_id",)),
+    "ix_memories_by_agent_time": ("memories", ("agent_id", "created_at")),
     "ix_ab_tests_by_user_test_variant": ("ab_tests", ("user_id", "test_name", "variant")),
     "ix_customers_by_user_segment": ("customers", ("user_id", "segment")),
     "ix_customers_by_user_email": ("customers", ("user_id", "email")),

@@ -3,7 +3,8 @@
 SQLite: an FTS5 table over `memories.content` and `memories.tags`, kept in step by triggers,
 filled from the existing rows. PostgreSQL: a generated `tsvector` column with a GIN index,
 computed for the existing rows by the ALTER TABLE itself. Both: an `embedding` column (empty
-until an embeddings endpoint is configured) and the model that made it.
+until an embeddings endpoint is configured), the model that made it, and an index on
+(agent_id, created_at) for an agent's newest memories.
 
 Revision ID: 0011_memory_search
 Revises: 0008_durable_triggers
@@ -58,6 +59,7 @@ def upgrade() -> None:
     with op.batch_alter_table("memories", schema=None) as batch_op:
         batch_op.add_column(sa.Column("embedding", Vector(), nullable=True))
         batch_op.add_column(sa.Column("embedding_model", sa.String(length=200), nullable=True))
+    op.create_index("ix_memories_by_agent_time", "memories", ["agent_id", "created_at"])
     postgres = op.get_bind().dialect.name == "postgresql"
     for statement in POSTGRES_UP if postgres else SQLITE_UP:
         op.execute(statement)
@@ -67,6 +69,7 @@ def downgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     for statement in POSTGRES_DOWN if postgres else SQLITE_DOWN:
         op.execute(statement)
+    op.drop_index("ix_memories_by_agent_time", table_name="memories")
     with op.batch_alter_table("memories", schema=None) as batch_op:
         batch_op.drop_column("embedding_model")
         batch_op.drop_column("embedding")
