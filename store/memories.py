@@ -145,24 +145,23 @@ class Memories:
         async with self.db.read() as session:
             if not words and vector is None:
                 return [Scored(m, 0.0) for m in await self._newest(session, visible, limit)]
-            lexical = await text_matches(session, visible, words, max(TEXT_CANDIDATES, limit))
-            similar: list[tuple[str, float]] = []
+            matches = await text_matches(session, visible, words, max(TEXT_CANDIDATES, limit))
+            found = {memory.id: memory for memory, _ in matches}
+            similar: dict[str, float] = {}
             if vector is not None and self.embedder is not None:
-                similar = await nearest(
+                nearby = await nearest(
                     session,
                     visible,
                     vector,
                     self.embedder.model,
-                    among=[memory_id for memory_id, _ in lexical],
+                    among=list(found),
                     recent=VECTOR_CANDIDATES,
                     limit=max(limit * 4, 20),
                 )
-            ranked = blend(
-                dict(lexical),
-                {i: s for i, s in similar if s >= MIN_SIMILARITY},
-                await self._by_id(session, {i for i, _ in lexical} | {i for i, _ in similar}),
-                utcnow(),
-            )
+                similar = {i: score for i, score in nearby if score >= MIN_SIMILARITY}
+                found.update(await self._by_id(session, similar.keys() - found.keys()))
+            lexical = {memory.id: score for memory, score in matches}
+            ranked = blend(lexical, similar, found, utcnow())
         chosen = ranked[:limit]
         if chosen:
             await self._touch([s.memory.id for s in chosen])

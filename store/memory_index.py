@@ -63,8 +63,8 @@ def is_index_object(name: str | None) -> bool:
 
 async def text_matches(
     session: AsyncSession, visible: ColumnElement[bool], words: list[str], limit: int
-) -> list[tuple[str, float]]:
-    """The `limit` visible memories that best match `words`, as (id, relevance), best first;
+) -> list[tuple[Memory, float]]:
+    """The `limit` visible memories that best match `words`, with their relevance, best first;
     relevance is positive and larger is better, comparable only within one call."""
     if not words:
         return []
@@ -75,24 +75,24 @@ async def text_matches(
 
 async def _sqlite_matches(
     session: AsyncSession, visible: ColumnElement[bool], words: list[str], limit: int
-) -> list[tuple[str, float]]:
+) -> list[tuple[Memory, float]]:
     fts = literal_column(FTS_TABLE)
     # bm25() is negative, more negative for better matches.
     relevance = (-func.bm25(fts)).label("relevance")
     query = (
-        select(Memory.id, relevance)
+        select(Memory, relevance)
         .select_from(Memory)
         .join(_FTS, _FTS.c.rowid == literal_column("memories.rowid"))
         .where(fts.op("MATCH")(bindparam("fts_query", fts5_query(words))), visible)
         .order_by(relevance.desc(), Memory.created_at.desc(), Memory.id.desc())
         .limit(limit)
     )
-    return [(row.id, float(row.relevance)) for row in await session.execute(query)]
+    return [(row.Memory, float(row.relevance)) for row in await session.execute(query)]
 
 
 async def _postgres_matches(
     session: AsyncSession, visible: ColumnElement[bool], words: list[str], limit: int
-) -> list[tuple[str, float]]:
+) -> list[tuple[Memory, float]]:
     config = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
     parts = [func.plainto_tsquery(config, bindparam(f"word_{n}", w)) for n, w in enumerate(words)]
     tsquery = parts[0]
@@ -101,12 +101,12 @@ async def _postgres_matches(
     document = literal_column(f"memories.{SEARCH_COLUMN}")
     relevance = func.ts_rank_cd(document, tsquery).label("relevance")
     query = (
-        select(Memory.id, relevance)
+        select(Memory, relevance)
         .where(document.op("@@")(tsquery), visible)
         .order_by(relevance.desc(), Memory.created_at.desc(), Memory.id.desc())
         .limit(limit)
     )
-    return [(row.id, float(row.relevance)) for row in await session.execute(query)]
+    return [(row.Memory, float(row.relevance)) for row in await session.execute(query)]
 
 
 async def rebuild(session: AsyncSession) -> None:
