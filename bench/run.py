@@ -30,6 +30,7 @@ SCENARIOS = {
     "5": "bench.s5_persistence",
     "6": "bench.s6_long",
     "7": "bench.s7_processes",
+    "recall": "bench.recall",
 }
 HERE = Path(__file__).parent
 DEFAULT_JSON = HERE / "results.json"

@@ -49,6 +49,17 @@ class Settings(BaseSettings):
     max_tool_result_chars: int = 8000
     history_window: int = 40
     memory_recall_limit: int = 5
+    memory_embeddings_url: str | None = Field(
+        None, description="OpenAI-compatible base URL (.../v1) embedding memories; unset: none"
+    )
+    memory_embeddings_model: str = "text-embedding-3-small"
+    memory_embeddings_api_key: SecretStr | None = Field(
+        None, description="key for the embeddings endpoint; unset: the OpenAI key"
+    )
+    memory_embeddings_dimensions: int | None = Field(
+        None, ge=1, le=8192, description="vector size to ask for; unset: the model's own"
+    )
+    memory_embeddings_timeout_seconds: float = 10.0
 
     # Websocket limits.
     max_frame_bytes: int = 64 * 1024

@@ -69,6 +69,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     from runtime.agent_turn import AgentRunner
     from runtime.checkpoints import open_checkpointer
     from runtime.conversation import ConversationRuntime
+    from runtime.embeddings import attach_embedder
     from runtime.playbook import PlaybookRunner
     from server.ws.hub import Hub
     from server.ws.sockets import Sockets
@@ -79,6 +80,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     async with contextlib.AsyncExitStack() as stack:
         db = Database(url)
         stack.push_async_callback(db.close)
+        attach_embedder(db, settings)
         await load_catalogue(db, settings)
         bus = create_bus(settings.redis_url, settings.send_queue_size)
         await bus.start()

@@ -11,7 +11,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, MetaData, String, TypeDecorator, event
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    MetaData,
+    String,
+    TypeDecorator,
+    event,
+    inspect,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
 from store.errors import InvalidValue
@@ -59,8 +68,14 @@ class Base(DeclarativeBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Column values keyed by column name, for wire models and tests."""
-        return {c.key: getattr(self, c.key) for c in self.__mapper__.column_attrs}
+        """Column values keyed by column name, for wire models and tests; a deferred column
+        not loaded (a memory's embedding) is left out rather than read on the side."""
+        unloaded = inspect(self).unloaded
+        return {
+            c.key: getattr(self, c.key)
+            for c in self.__mapper__.column_attrs
+            if c.key not in unloaded
+        }
 
 
 def choice(enum: type[StrEnum], *, nullable: bool = False, default: StrEnum | None = None) -> Any:

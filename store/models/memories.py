@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, choice, choice_checks
 from store.enums import MemoryScope
+from store.vector_type import Vector
 
 
 class Memory(Base):
@@ -24,6 +25,8 @@ class Memory(Base):
         Index("ix_memories_by_agent_scope", "agent_id", "scope"),
         Index("ix_memories_by_user", "user_id"),
         Index("ix_memories_by_group", "group_id"),
+        # The newest of an agent's memories (recall with nothing to search, vector candidates).
+        Index("ix_memories_by_agent_time", "agent_id", "created_at"),
         CheckConstraint(
             "(scope = 'agent' AND user_id IS NULL AND group_id IS NULL) OR "
             "(scope = 'user' AND user_id IS NOT NULL AND group_id IS NULL) OR "
@@ -41,3 +44,7 @@ class Memory(Base):
     source: Mapped[dict[str, Any] | None]
     tags: Mapped[list[Any] | None]
     last_recalled_at: Mapped[datetime | None]
+    # The content's embedding (unit length) and the model that made it; none when no
+    # embeddings endpoint is configured. Deferred: only the similarity search reads it.
+    embedding: Mapped[list[float] | None] = mapped_column(Vector(), deferred=True)
+    embedding_model: Mapped[str | None] = mapped_column(String(200))

@@ -5,6 +5,10 @@ Ollama. Replies stream word by word with a small pause, so turns take long enoug
 the lease failed; a last user message containing `HOLD` streams a few words and then stalls, so
 a test can kill the server process in the middle of a turn.
 
+`POST /v1/embeddings` embeds deterministically: a bag of words hashed into `dimensions` slots
+(64 unless asked), with a few synonyms folded together so that a test can tell similarity by
+meaning from a shared word.
+
     python tests/scale/fake_openai.py --port 8123
 """
 
@@ -12,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,6 +31,16 @@ from starlette.routing import Route
 
 WORD_PAUSE = 0.01
 HOLD_SECONDS = 120.0
+EMBEDDING_DIMENSIONS = 64
+# Words that mean the same to the fake embedding model (and to nothing else).
+SYNONYMS = {
+    "car": "automobile",
+    "vehicle": "automobile",
+    "physician": "doctor",
+    "medic": "doctor",
+    "feline": "cat",
+    "kitten": "cat",
+}
 
 
 def last_user_text(messages: list[dict[str, Any]]) -> str:
@@ -93,6 +109,40 @@ async def completions(request: Request) -> Response:
     )
 
 
+def embed(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """A bag-of-words vector: each word (synonyms folded) adds 1 to the slot its hash picks."""
+    vector = [0.0] * dimensions
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        word = SYNONYMS.get(word, word)
+        slot = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest()) % dimensions
+        vector[slot] += 1.0
+    return vector
+
+
+async def embeddings(request: Request) -> Response:
+    body = await request.json()
+    texts = body.get("input", [])
+    if isinstance(texts, str):
+        texts = [texts]
+    if not all(isinstance(t, str) for t in texts):
+        message = "input must be text (this server reads no token ids)"
+        return JSONResponse({"error": {"message": message}}, status_code=400)
+    dimensions = int(body.get("dimensions") or EMBEDDING_DIMENSIONS)
+    data = [
+        {"object": "embedding", "index": n, "embedding": embed(text, dimensions)}
+        for n, text in enumerate(texts)
+    ]
+    tokens = sum(len(text.split()) for text in texts)
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "model": body.get("model", "fake"),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+    )
+
+
 async def health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
@@ -100,6 +150,7 @@ async def health(request: Request) -> Response:
 app = Starlette(
     routes=[
         Route("/v1/chat/completions", completions, methods=["POST"]),
+        Route("/v1/embeddings", embeddings, methods=["POST"]),
         Route("/health", health),
     ]
 )

@@ -8,7 +8,7 @@ import pytest
 
 from store.db import Database
 from store.errors import InvalidValue, NotFound
-from store.memories import Memories, bm25, tokens
+from store.memories import Memories
 from store.models import Agent, Group, User
 
 
@@ -120,11 +120,6 @@ async def test_list_and_delete(db: Database, people: People) -> None:
     await memories.delete(mine.id, agent_id=people.agent)
     with pytest.raises(NotFound):
         await memories.get(mine.id)
-
-
-def test_tokens_and_bm25_are_plain_python() -> None:
-    assert tokens("The Cats are on the mats!") == ["cat", "mat"]
-    assert bm25(["cat"], []) == []
 
 
 async def test_listing_shows_each_reader_what_is_theirs(db: Database, people: People) -> None:

@@ -59,3 +59,33 @@ async def test_recall_limit_is_bounded(db: Database, world: World) -> None:
     outcome = await run_as(db, world).call("recall", {"query": "x", "limit": 500})
     assert outcome.code == "invalid_arguments"
     assert "field 'limit'" in (outcome.error or "")
+
+
+async def test_recall_by_meaning_through_the_tools(db: Database, world: World) -> None:
+    """With an embeddings endpoint attached to the database, the tools embed and recall by
+    meaning; another user's memory stays theirs."""
+    from runtime.embeddings import attach_embedder
+    from runtime.settings import Settings
+    from store.embeddings import use_embedder
+    from tests.scale.fake_openai import app
+    from tests.support.local_server import LocalServer
+
+    with LocalServer(app) as endpoint:
+        attach_embedder(db, Settings(memory_embeddings_url=endpoint.base_url))
+        try:
+            ada, bob = run_as(db, world), run_as(db, world, user_id=world.other_user_id)
+            await ada.call("remember", {"content": "Ada drives an automobile"})
+            await bob.call("remember", {"content": "Bob rides a vehicle to work"})
+            found = await ada.call("recall", {"query": "car"})
+        finally:
+            use_embedder(db, None)
+    assert [m["content"] for m in found.result] == ["Ada drives an automobile"]
+
+
+async def test_query_syntax_from_the_model_is_only_words(db: Database, world: World) -> None:
+    ada = run_as(db, world)
+    await ada.call("remember", {"content": "The cat sleeps near the window"})
+    for query in ['cat" OR *', "NEAR(cat window)", "-cat", "(cat", "cat:* & !dog"]:
+        outcome = await ada.call("recall", {"query": query})
+        assert outcome.ok, (query, outcome.error)
+        assert [m["content"] for m in outcome.result] == ["The cat sleeps near the window"]
