@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     max_tool_result_chars: int = 8000
     history_window: int = 40
     memory_recall_limit: int = 5
+    offline_stream_delay_ms: float = Field(
+        20.0, ge=0, le=1000, description="pause between the offline model's streamed words"
+    )
 
     # Websocket limits.
     max_frame_bytes: int = 64 * 1024
