@@ -71,6 +71,9 @@ export class MessageTabs {
     li.dataset.tags = JSON.stringify(state.tags);
     const box = li.querySelector(".msg-tabs");
     if (!box) return;
+    // A tag being typed survives a repaint (someone else's change, our own save's answer).
+    const editing = box.querySelector(".tag-input");
+    const hadFocus = editing && document.activeElement === editing;
     clear(box);
     const seq = Number(li.dataset.seq);
     if (this.canEdit) {
@@ -100,6 +103,12 @@ export class MessageTabs {
       box.append(chip);
     }
     if (this.canEdit && state.tags.length < MAX_TAGS) box.append(this.addTagButton(seq, box));
+    if (editing && this.canEdit) {
+      const add = box.querySelector(".add-tag");
+      if (add) add.replaceWith(editing);
+      else box.append(editing);
+      if (hadFocus) editing.focus();
+    }
   }
 
   addTagButton(seq, box) {
