@@ -21,6 +21,7 @@ EventType = Literal[
     "presence",
     "participant.removed",
     "participant.added",
+    "message.tagged",
 ]
 
 

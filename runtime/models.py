@@ -96,7 +96,7 @@ def _openai(model: str, settings: Settings) -> BaseChatModel:
 def _offline(model: str, settings: Settings) -> BaseChatModel:
     from runtime.offline import OfflineChatModel
 
-    return OfflineChatModel(name=model)
+    return OfflineChatModel(name=model, stream_delay_ms=settings.offline_stream_delay_ms)
 
 
 register_provider("openai", _openai)

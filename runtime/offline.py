@@ -6,8 +6,10 @@ tests and demos get the same reply every time, streamed word by word like a real
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
@@ -25,6 +27,8 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from runtime.offline_intents import help_text, natural_request, readable
 
 SELECT_PREFIX = "Select the next speaker"
 WORD = re.compile(r"\S+\s*")
@@ -135,15 +139,20 @@ class OfflineChatModel(StreamingFromReply):
         `/tool <name> <json-args>` calls `<name>` with those arguments;
         `/delegate @handle <task>` calls `delegate` with `{"agent": handle, "task": task}`;
         `remember <fact>` calls `remember` with `{"content": fact}`;
-        `recall <query>` or "what do you remember" calls `recall` with `{"query": ...}`.
+        `recall <query>` or "what do you remember" calls `recall` with `{"query": ...}`;
+        natural requests too (see `runtime/offline_intents.py`): "research ..." or
+        "write/draft ..." delegate to the delegate that fits, "do you remember ..." recalls.
+    - `/help`: a list of what it understands, the agent's delegates and tools included.
     - Otherwise: `<Agent name> (offline): I read your message about "<first words>".`, where the
       name comes from the instructions' `You are <name> (@handle)` line; when the message says
       `ask @x ...` or `tell @x ...` the reply hands over to `@x` so mention routing can follow.
 
-    Usage is counted in words. Replies stream word by word; tool calls come in the last chunk.
+    Usage is counted in words. Replies stream word by word, `stream_delay_ms` apart (the
+    `offline_stream_delay_ms` setting, so people can read along); tool calls come last.
     """
 
     variant: str = "default"
+    stream_delay_ms: float = 0.0
 
     @property
     def _llm_type(self) -> str:
@@ -152,6 +161,30 @@ class OfflineChatModel(StreamingFromReply):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {"variant": self.variant}
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        for chunk in super()._stream(messages, stop, run_manager, **kwargs):
+            yield chunk
+            if self.stream_delay_ms > 0 and chunk.message.content:
+                time.sleep(self.stream_delay_ms / 1000)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        async for chunk in super()._astream(messages, stop, run_manager, **kwargs):
+            yield chunk
+            if self.stream_delay_ms > 0 and chunk.message.content:
+                await asyncio.sleep(self.stream_delay_ms / 1000)
 
     def reply(self, messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
         text, calls = self._decide(messages, {_tool_name(t): t for t in tools})
@@ -175,7 +208,11 @@ class OfflineChatModel(StreamingFromReply):
         if messages and isinstance(messages[-1], ToolMessage):
             return _after_tools(name, messages), []
         request = _strip_address(_last_human(messages) or "")
+        if request.strip().lower() == "/help":
+            return help_text(name, tools), []
         call = _tool_request(request, tools)
+        if call is None:
+            call = natural_request(request, tools, _agent_handle(system))
         if call is not None:
             return "", [call]
         return _answer(name, request), []
@@ -188,6 +225,11 @@ def _tool_name(tool: dict[str, Any]) -> str:
 def _agent_name(system: str) -> str:
     found = re.search(r"You are (.+?) \(@", system)
     return found.group(1) if found else "Assistant"
+
+
+def _agent_handle(system: str) -> str | None:
+    found = re.search(r"You are .+? \(@([\w.-]+)\)", system)
+    return found.group(1) if found else None
 
 
 def _last_human(messages: list[BaseMessage]) -> str | None:
@@ -233,13 +275,8 @@ def _after_tools(name: str, messages: list[BaseMessage]) -> str:
         if not isinstance(message, ToolMessage):
             break
         results.append(message)
-    parts = [f"{m.name or 'the tool'} returned {_quote(text_of(m))}" for m in reversed(results)]
+    parts = [f"{m.name or 'the tool'} returned {readable(text_of(m))}" for m in reversed(results)]
     return f"{name} (offline): " + "; ".join(parts) + "."
-
-
-def _quote(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return json.dumps(text if len(text) <= limit else text[: limit - 1] + "…", ensure_ascii=False)
 
 
 def _tool_request(

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
         None, ge=1, le=8192, description="vector size to ask for; unset: the model's own"
     )
     memory_embeddings_timeout_seconds: float = 10.0
+    offline_stream_delay_ms: float = Field(
+        20.0, ge=0, le=1000, description="pause between the offline model's streamed words"
+    )
 
     # Websocket limits.
     max_frame_bytes: int = 64 * 1024

@@ -49,4 +49,6 @@ def message_to_wire(
         "client_msg_id": message.client_msg_id,
         "turn_id": message.turn_id,
         "created_at": iso(message.created_at),
+        "tab": message.tab,
+        "tagged_at": iso(message.tagged_at),
     }

@@ -17,6 +17,7 @@ from server import auth, errors
 from server.log_redaction import install_redaction
 from server.routes import agents, conversations, course, groups, prompts, status, tools, users
 from server.routes.kpi_routers import ROUTERS as KPI_ROUTERS
+from server.routes.message_tabs import router as message_tabs_router
 from server.routes.status import product_version
 from server.security_headers import SecurityHeaders
 from server.services import open_services
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(course.router)
     for router in KPI_ROUTERS:
         app.include_router(router)
+    app.include_router(message_tabs_router)
     app.include_router(endpoint.router)
 
     @app.get("/", include_in_schema=False)

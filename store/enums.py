@@ -55,6 +55,15 @@ class MessageStatus(StrEnum):
     FAILED = "failed"
 
 
+class MessageTab(StrEnum):
+    """The seed's message tabs (its `status` labels), kept apart from the delivery state."""
+
+    NOW = "now"
+    TOP = "top"
+    TODO = "todo"
+    DONE = "done"
+
+
 class TurnStatus(StrEnum):
     RUNNING = "running"
     AWAITING_APPROVAL = "awaiting_approval"

@@ -22,6 +22,9 @@ from store.base import Base
 from store.db import Database
 from store.migrate import upgrade
 
+# The offline model streams at a readable pace by default; tests do not wait for it.
+os.environ.setdefault("ELEVATE_OFFLINE_STREAM_DELAY_MS", "0")
+
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.bus import Event, Subscription
 from runtime.events import event
 from server.errors import not_found
+from server.message_tabs import replay_tabs
 from server.transcript import Transcript
 from server.turn_activity import running_turn_frames
 from server.ws.codes import Close
@@ -150,6 +151,7 @@ class Hub:
                 last_seq = await Messages(db).last_seq(conversation_id)
                 watch.last_seq = min(after_seq, last_seq)
             await self._replay(connection, watch)
+            await replay_tabs(db, connection, conversation_id, min(after_seq, watch.last_seq))
             await self._replay_running_turns(connection, watch)
         except BaseException:
             await self.unsubscribe(connection, conversation_id, announce=False)

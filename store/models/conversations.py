@@ -19,7 +19,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, choice, choice_checks, exactly_one_member_check, utcnow
-from store.enums import MemberKind, MessageKind, MessageStatus, Role, ToolCallStatus, TurnStatus
+from store.enums import (
+    MemberKind,
+    MessageKind,
+    MessageStatus,
+    MessageTab,
+    Role,
+    ToolCallStatus,
+    TurnStatus,
+)
 
 
 class Conversation(Base):
@@ -95,6 +103,7 @@ class ConversationMessage(Base):
             "kind = 'system' OR author_participant_id IS NOT NULL", name="author_required"
         ),
         *choice_checks("conversation_messages", [("kind", MessageKind), ("status", MessageStatus)]),
+        *choice_checks("conversation_messages", [("tab", MessageTab)]),
     )
 
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
@@ -116,6 +125,10 @@ class ConversationMessage(Base):
     updated_at: Mapped[datetime | None]
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The seed's tab (its message `status` now/top/todo/done; `status` above is the delivery
+    # state) and when a person last changed the tab or the tags (None: never).
+    tab: Mapped[str | None] = choice(MessageTab, nullable=True)
+    tagged_at: Mapped[datetime | None]
 
 
 class AgentTurn(Base):

@@ -89,7 +89,7 @@ async def test_delegate_command() -> None:
     assert reply.tool_calls[0]["args"] == {"agent": "writer", "task": "draft a tagline"}
 
 
-async def test_after_tool_results_it_quotes_them() -> None:
+async def test_after_tool_results_it_says_them_in_words_not_escaped_json() -> None:
     messages = [
         SYSTEM,
         HumanMessage("Ann: remember that I take tea"),
@@ -98,9 +98,7 @@ async def test_after_tool_results_it_quotes_them() -> None:
     ]
     reply = await OfflineChatModel().bind_tools([tool("remember")]).ainvoke(messages)
     assert reply.tool_calls == []
-    assert str(reply.content) == (
-        'Researcher (offline): remember returned "{\\"remembered\\": \\"01X\\"}".'
-    )
+    assert str(reply.content) == "Researcher (offline): remember returned remembered: 01X."
 
 
 async def test_selects_the_speaker_by_shared_words() -> None:

@@ -3,6 +3,8 @@
 
 import { api } from "./api.js";
 import { h, clear, formatTime } from "./dom.js";
+import { flushStream, renderMarkdown, streamInto } from "./markdown.js";
+import { toolResultView } from "./tool_result.js";
 
 const PAGE = 200;
 
@@ -16,24 +18,10 @@ function pretty(value) {
   }
 }
 
-// Highlight @mentions without ever building HTML from message text.
-function richText(text) {
-  const parts = [];
-  const re = /(^|\s)(@[\w.-]+)/g;
-  let last = 0;
-  for (const match of text.matchAll(re)) {
-    const start = match.index + match[1].length;
-    parts.push(text.slice(last, start));
-    parts.push(h("span", { class: "mention" }, match[2]));
-    last = start + match[2].length;
-  }
-  parts.push(text.slice(last));
-  return parts;
-}
-
 export class Transcript {
-  constructor({ conversationId, me, onChange, decide }) {
+  constructor({ conversationId, me, onChange, decide, decorate }) {
     this.conversationId = conversationId;
+    this.decorate = decorate || (() => {}); // adds per-message tools (copy, tabs)
     this.me = me;
     this.onChange = onChange || (() => {});
     this.decide = decide || ((id, ok) => api.decide(id, ok));
@@ -129,11 +117,12 @@ export class Transcript {
         h("time", { datetime: message.created_at || "" }, formatTime(message.created_at)),
         status ? h("span", { class: `badge badge-${status}` }, status) : null,
       ),
-      h("div", { class: "body" }, richText(message.content || "")),
+      h("div", { class: "body markdown" }, renderMarkdown(message.content || "")),
       reason ? h("p", { class: "turn-error", role: "note" }, `Failed: ${reason}`) : null,
     );
     const activity = turn ? turn.activity : this.storedActivity(message);
     if (activity && activity.querySelector("li")) el.append(activity);
+    this.decorate(el, message);
     return el;
   }
 
@@ -311,9 +300,7 @@ export class Transcript {
       turn.text += turn.text ? " … " : "… ";
     }
     turn.text += frame.text || "";
-    this.withScroll(() => {
-      turn.textEl.textContent = turn.text;
-    });
+    streamInto(turn.textEl, turn.text, (render) => this.withScroll(render));
   }
 
   renderToolCall(call) {
@@ -330,7 +317,7 @@ export class Transcript {
           h("p", { class: "label" }, "Arguments"),
           h("pre", {}, pretty(call.arguments ?? {})),
           result !== undefined ? h("p", { class: "label" }, status === "ok" ? "Result" : "Error") : null,
-          result !== undefined ? h("pre", { class: "tool-result" }, pretty(result)) : null,
+          result !== undefined ? toolResultView(result) : null,
           call.approval ? h("p", { class: "approval-outcome" }, this.decisionText(call.approval)) : null,
         ),
       ),
@@ -454,6 +441,7 @@ export class Transcript {
     turn.el.removeAttribute("aria-busy");
     turn.el.classList.remove("streaming");
     turn.stateEl.textContent = frame.status === "completed" ? "" : frame.status;
+    flushStream(turn.textEl);
     if (frame.status && frame.status !== "completed") turn.el.classList.add(`status-${frame.status}`);
     if (frame.error) turn.textEl.append(h("p", { class: "turn-error" }, pretty(frame.error)));
     for (const card of turn.items.querySelectorAll(".approval.awaiting")) {
@@ -485,7 +473,7 @@ export class Transcript {
       "li",
       { class: "msg msg-user mine pending", dataset: { clientMsgId: frame.client_msg_id } },
       h("div", { class: "meta" }, h("span", { class: "author" }, `${this.me?.name || "You"} (you)`), state),
-      h("div", { class: "body" }, richText(frame.content)),
+      h("div", { class: "body markdown" }, renderMarkdown(frame.content)),
       actions,
     );
     const entry = { frame, el, state, actions, seq: null, onRetry, onDiscard };

@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { h, clear, announce, randomId } from "../dom.js";
 import { MentionPicker } from "../mentions.js";
+import { MessageTabs } from "../message_tabs.js";
 import { Transcript } from "../transcript.js";
 
 const TYPING_SEND_EVERY_MS = 3000;
@@ -49,11 +50,18 @@ export async function mountRoom(main, { id, socket, me }) {
     sendButton,
   );
 
+  const tabs = new MessageTabs({
+    conversationId: id,
+    canEdit: conversation.role !== "observer",
+    onError: (err) => showError(err),
+  });
   const transcript = new Transcript({
     conversationId: id,
     me,
     onChange: () => updateStop(),
+    decorate: (el, message) => tabs.decorate(el, message),
   });
+  tabs.list = transcript.list;
 
   const policy = conversation.policy || {};
   const policyNote = policy.speaker ? h("span", { class: "policy" }, `Speaker: ${policy.speaker.replace("_", " ")}`) : null;
@@ -67,6 +75,7 @@ export async function mountRoom(main, { id, socket, me }) {
         h("div", { class: "room-tools" }, stop, people),
       ),
       errors,
+      tabs.filterBar,
       transcript.scroller,
       typingLine,
       composer,
@@ -209,6 +218,8 @@ export async function mountRoom(main, { id, socket, me }) {
   on("tool.approval", (f) => transcript.toolApproval(f));
   on("tool.decision", (f) => transcript.toolDecision(f));
   on("turn.end", (f) => transcript.turnEnd(f));
+  on("message.tagged", (f) => tabs.apply(f));
+  on("subscribed", (f) => f.conversation_id === id && f.role && tabs.setCanEdit(f.role !== "observer"));
   on("typing", (f) => {
     if (f.conversation_id !== id || !f.user || f.user.id === me.id) return;
     typing.set(f.user.id, { name: f.user.name || "Someone", until: Date.now() + TYPING_SHOW_MS });
@@ -227,13 +238,16 @@ export async function mountRoom(main, { id, socket, me }) {
     else reloadParticipants();
   });
   cleanups.push(socket.on("send-failed", (f) => f.conversation_id === id && transcript.sendFailed(f)));
+  function showError(f) {
+    const note = h("p", {}, `${f.message || "Something went wrong"} `, h("small", {}, `(${f.code || "error"})`));
+    errors.append(note);
+    setTimeout(() => note.remove(), 8000);
+  }
   cleanups.push(
     socket.on("error", (f) => {
       if ((f.ref || "").startsWith("send:") || QUIET_ERRORS.test(f.code || "")) return;
       if (f.conversation_id && f.conversation_id !== id) return;
-      const note = h("p", {}, `${f.message || "Something went wrong"} `, h("small", {}, `(${f.code || "error"})`));
-      errors.append(note);
-      setTimeout(() => note.remove(), 8000);
+      showError(f);
     }),
   );
 
