@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import crud
 from store.db import Database
-from store.enums import UsageSource
+from store.enums import AgentKind, UsageSource
 from store.models import (
     Agent,
     AgentTurn,
@@ -269,3 +269,12 @@ async def cost_report(db: Database, scope: LedgerScope) -> dict[str, Any]:
     unpriced = sorted({m["model"] or "" for m in body["models"] if not m["priced"]})
     body["totals"] = {**_figures(total), "unpriced_models": unpriced}
     return body
+
+
+async def agents_owned_by(db: Database, user_id: str) -> tuple[str, ...]:
+    """Ids of the user agents `user_id` created (deleted ones too: their usage happened)."""
+    async with db.read() as session:
+        rows = await session.scalars(
+            select(Agent.id).where(Agent.created_by == user_id, Agent.kind == AgentKind.USER.value)
+        )
+        return tuple(rows)
