@@ -198,7 +198,7 @@ def _figures(row: Any) -> dict[str, Any]:
         "input_tokens": int(row.input_tokens or 0),
         "output_tokens": int(row.output_tokens or 0),
         "cached_tokens": int(row.cached_tokens or 0),
-        "cost": round(float(row.cost or 0.0), 6),
+        "cost": round(float(row.cost or 0.0), 8),
     }
 
 
