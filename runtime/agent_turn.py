@@ -78,6 +78,7 @@ class AgentTurnResult:
     input_tokens: int
     output_tokens: int
     error: str | None = None
+    cached_tokens: int = 0
 
 
 @dataclass
@@ -293,4 +294,5 @@ class AgentRunner:
             input_tokens=context.input_tokens,
             output_tokens=context.output_tokens,
             error=error,
+            cached_tokens=context.cached_tokens,
         )

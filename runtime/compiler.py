@@ -106,6 +106,8 @@ class TurnContext:
     record_call: Callable[..., Awaitable[Any]] | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    # Input tokens the provider served from its prompt cache (part of `input_tokens`).
+    cached_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -378,6 +380,7 @@ def build_graph(
         input_tokens, output_tokens = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
         ctx.input_tokens += input_tokens
         ctx.output_tokens += output_tokens
+        ctx.cached_tokens += int((usage.get("input_token_details") or {}).get("cache_read") or 0)
         return {
             "messages": [message],
             "steps": state["steps"] + 1,

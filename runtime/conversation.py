@@ -41,6 +41,7 @@ from runtime.errors import DelegationRefused, ElevateRuntimeError, TurnTimeout
 from runtime.events import event
 from runtime.history import SummaryMark
 from runtime.locks import Lease, TurnLock
+from runtime.metering import BudgetExceeded, UsageMeter
 from runtime.policy import ConversationPolicy, InvalidPolicy, MidTurn
 from runtime.roster import Candidate, Roster, candidate, load_roster, roster_in
 from runtime.router import SpeakerRouter, parse_mentions
@@ -74,6 +75,7 @@ from store.triggers import (
     claim_in,
 )
 from store.turns import Turns
+from store.usage import record_in
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +151,7 @@ class ConversationRuntime:
         self.turns = Turns(db)
         self.triggers = Triggers(db)
         self.registry = TurnRegistry()
+        self.meter = UsageMeter(db, settings)
         self._rooms: dict[str, Room] = {}
         self._control: Subscription | None = None
         self._control_task: asyncio.Task[None] | None = None
@@ -625,6 +628,7 @@ class ConversationRuntime:
     ) -> TurnOutcome:
         conversation_id = run.conversation.id
         parent_turn_id = parent.turn_id if parent is not None else None
+        refusals: list[BudgetExceeded] = []
         try:
             turn = await self.turns.start(
                 conversation_id,
@@ -633,6 +637,7 @@ class ConversationRuntime:
                 parent_turn_id=parent_turn_id,
                 model=speaker.model,
                 fence=run.fence,
+                also=self._budget_check(run, speaker, refusals),
             )
         except Fenced as exc:
             run.lease_lost = True
@@ -648,6 +653,9 @@ class ConversationRuntime:
                 parent_turn_id=parent_turn_id,
             ),
         )
+        if refusals:
+            refused = TurnFinish(run, turn.id, speaker, parent_turn_id, [])
+            return await self._conclude(refused.refused(refusals[0], BudgetExceeded.code))
         deltas: list[str] = []
 
         async def emit(frame: dict[str, Any]) -> None:
@@ -716,6 +724,24 @@ class ConversationRuntime:
             return await self._conclude(finish.failed(exc))
         return await self._conclude(finish.result(runner_task.result()))
 
+    def _budget_check(
+        self, run: TriggerRun, speaker: Candidate, refusals: list[BudgetExceeded]
+    ) -> Callable[[AsyncSession], Awaitable[None]]:
+        """Read today's usage in the turn's start transaction; a used-up budget of the person
+        who asked or of the agent is left in `refusals` (the turn then ends without running)."""
+
+        async def check(session: AsyncSession) -> None:
+            refusal = await self.meter.refusal_in(
+                session,
+                user_id=run.trigger.user_id,
+                agent_id=speaker.agent_id,
+                conversation_id=run.conversation.id,
+            )
+            if refusal is not None:
+                refusals.append(refusal)
+
+        return check
+
     def _inherited_reason(self, conversation_id: str, parent: Delegation | None) -> dict[str, Any]:
         """Why a turn was cancelled from outside: shutdown, or its caller's cancellation."""
         if self._closed or parent is None:
@@ -776,8 +802,11 @@ class ConversationRuntime:
         refresh = bool(run.queue) or bool(parse_mentions(done.content))
         summary = done.summary_update
         after: dict[str, Any] = {}
+        done.usage = self.meter.priced_usage(done.model, done.usage)
 
         async def with_reply(session: AsyncSession) -> None:
+            if done.usage["input_tokens"] or done.usage["output_tokens"]:
+                record_in(session, **self._ledger_fields(done))
             if summary is not None:
                 after["summary"] = await summary.apply(session, conversation_id)
             if refresh:
@@ -799,6 +828,19 @@ class ConversationRuntime:
         await self._publish_message(conversation_id, result)
         await self._publish_turn_end(conversation_id, done, message.seq, done.status, done.error)
         return TurnOutcome(done.turn_id, done.status, done.content, message.seq, done.error)
+
+    def _ledger_fields(self, done: FinishedTurn) -> dict[str, Any]:
+        """The usage ledger row of a turn: billed to the person whose message it answers."""
+        return self.meter.ledger_fields(
+            done.model,
+            done.usage,
+            source="turn",
+            turn_id=done.turn_id,
+            parent_turn_id=done.parent_turn_id,
+            conversation_id=done.run.conversation.id,
+            agent_id=done.speaker.agent_id,
+            user_id=done.run.trigger.user_id,
+        )
 
     async def _store_reply(
         self, done: FinishedTurn, also: Callable[[AsyncSession], Awaitable[None]]
@@ -838,6 +880,8 @@ class ConversationRuntime:
         }
         if error:
             fields["error"] = error
+        if done.error_code:
+            fields["code"] = done.error_code
         await self.bus.publish(conversation_id, event("turn.end", conversation_id, **fields))
 
     # Cross-process cancel.

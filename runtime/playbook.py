@@ -7,6 +7,8 @@
 3. The module's step agent's model runs: `List` and `JSON` outputs use structured output where
    the model supports it and are validated; the offline model writes a deterministic draft.
 4. The execution ends `Success` with the output, or `Error` with the reason.
+5. The tokens the model reported (and their cost) go to the usage ledger, billed to the student
+   and the step agent; a used-up daily budget refuses the run at step 1 (`BudgetExceeded`).
 
 Text streams on the bus channel `course-run:<execution id>` as `{"type": "delta", "text"}`
 events, then one `{"type": "end", "status"}` event, so any process can relay it to the page.
@@ -25,8 +27,9 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from runtime.bus import EventBus
-from runtime.models import resolve_model
-from runtime.offline import WORD, OfflineChatModel, playbook_draft
+from runtime.metering import UsageMeter
+from runtime.models import model_name, resolve_model
+from runtime.offline import WORD, OfflineChatModel, playbook_draft, usage_for
 from runtime.settings import Settings
 from store.agents import Agents
 from store.course import CourseWork
@@ -34,7 +37,8 @@ from store.db import Database
 from store.elevate import CourseModules, PlaybookPrompts
 from store.errors import NotFound
 from store.foundation import FIELDS, Foundations, is_filled, value_at
-from store.models import PlaybookPrompt, UserFoundation, UserPromptExecution
+from store.models import Agent, PlaybookPrompt, UserFoundation, UserPromptExecution
+from store.usage import record as record_usage
 from tools.builtin.course import set_playbook_runner
 
 log = logging.getLogger(__name__)
@@ -122,6 +126,9 @@ class PlaybookRunner:
         self.work = CourseWork(db)
         self.tasks: dict[str, asyncio.Task[UserPromptExecution]] = {}
         self.partial: dict[str, str] = {}
+        self.meter = UsageMeter(db, settings)
+        # Tokens each running execution's model reported so far.
+        self.usage: dict[str, dict[str, int]] = {}
         set_playbook_runner(db, self)
 
     async def start(
@@ -138,6 +145,8 @@ class PlaybookRunner:
         missing = missing_context(prompt, row)
         if missing:
             raise MissingContext(prompt.prompt_code, missing)
+        step_agent = await self._step_agent(prompt.step)
+        await self.meter.check(user_id=user_id, agent_id=step_agent.id if step_agent else None)
         rendered, snapshot = render(prompt.rocket_template, row)
         execution = await self.work.start_run(
             user_id, prompt.prompt_code, prompt.step, rendered, snapshot, by=by, agent_id=agent_id
@@ -173,26 +182,65 @@ class PlaybookRunner:
             error = f"{type(exc).__name__}: {exc}"[:2000]
         finished = await self.work.finish_run(execution.id, status, response=response, error=error)
         self.partial.pop(execution.id, None)
+        await self._record_usage(execution, prompt)
         await self.bus.publish(
             channel(execution.id), {"type": "end", "status": status, "error": error}
         )
         return finished
 
-    async def _model(self, step: str) -> Any:
+    async def _step_agent(self, step: str) -> Agent | None:
         try:
             module = next(m for m in await CourseModules(self.db).list() if m.step == step)
-            agent = await Agents(self.db).get(module.agent_id) if module.agent_id else None
+            return await Agents(self.db).get(module.agent_id) if module.agent_id else None
         except (StopIteration, NotFound):
-            agent = None
+            return None
+
+    async def _model(self, step: str) -> Any:
+        agent = await self._step_agent(step)
         name = agent.model if agent is not None else None
         return resolve_model(name, self.settings, agent=agent.handle if agent else None)
+
+    def _count(self, execution_id: str, usage: Any) -> None:
+        """Add a model answer's reported tokens to the execution's tally."""
+        if not usage:
+            return
+        tally = self.usage.setdefault(execution_id, {})
+        details = usage.get("input_token_details") or {}
+        for key, value in (
+            ("input_tokens", usage.get("input_tokens")),
+            ("output_tokens", usage.get("output_tokens")),
+            ("cached_tokens", details.get("cache_read")),
+        ):
+            tally[key] = tally.get(key, 0) + int(value or 0)
+
+    async def _record_usage(self, execution: UserPromptExecution, prompt: PlaybookPrompt) -> None:
+        tally = self.usage.pop(execution.id, None)
+        if not tally:
+            return
+        agent = await self._step_agent(prompt.step)
+        model = model_name(agent.model if agent is not None else None, self.settings)
+        fields = self.meter.ledger_fields(
+            model,
+            tally,
+            source="playbook",
+            execution_id=execution.id,
+            agent_id=agent.id if agent is not None else None,
+            user_id=execution.user_id,
+        )
+        try:
+            await record_usage(self.db, **fields)
+        except Exception:  # the run's outcome is stored; a lost usage row is logged, not raised
+            log.exception("recording the usage of playbook run %s failed", execution.id)
 
     async def _generate(self, execution: UserPromptExecution, prompt: PlaybookPrompt) -> Any:
         model = await self._model(prompt.step)
         snapshot = execution.input_context_snapshot or {}
         if isinstance(model, OfflineChatModel):
             draft = playbook_draft(prompt.title, prompt.output_type, snapshot, prompt.output_fields)
-            await self._stream_text(execution.id, _as_text(draft), getattr(model, "delay", 0))
+            text = _as_text(draft)
+            prompt_messages = [SystemMessage(SYSTEM), HumanMessage(execution.rendered_prompt or "")]
+            self._count(execution.id, usage_for(prompt_messages, text))
+            await self._stream_text(execution.id, text, getattr(model, "delay", 0))
             return draft
         messages = [SystemMessage(SYSTEM), HumanMessage(execution.rendered_prompt or "")]
         schema = output_schema(prompt)
@@ -200,6 +248,7 @@ class PlaybookRunner:
             return await self._structured(execution.id, model, schema, messages)
         text = ""
         async for chunk in model.astream(messages):
+            self._count(execution.id, chunk.usage_metadata)
             piece = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
             if piece:
                 text += piece
@@ -214,11 +263,14 @@ class PlaybookRunner:
         try:
             # A plain JSON schema (not the class): the client returns a dict, validated below.
             bound = model.with_structured_output(
-                schema.model_json_schema(), method="json_schema", strict=True
+                schema.model_json_schema(), method="json_schema", strict=True, include_raw=True
             )
-            raw = await bound.ainvoke(messages)
+            answer = await bound.ainvoke(messages)
+            self._count(execution_id, getattr(answer.get("raw"), "usage_metadata", None))
+            raw = answer.get("parsed")
         except NotImplementedError:
             reply = await model.ainvoke(messages)
+            self._count(execution_id, reply.usage_metadata)
             raw = json.loads(str(reply.content))
         try:
             value = schema.model_validate(raw).model_dump()

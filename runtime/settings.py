@@ -76,6 +76,19 @@ class Settings(BaseSettings):
     # Locks and leases.
     lease_seconds: float = 30.0
 
+    # Usage, cost and budgets (see docs/operations.md).
+    model_prices: str = Field(
+        "",
+        description="JSON object, or a path to a JSON or YAML file, of per-model prices in USD "
+        "per million tokens, laid over the shipped table",
+    )
+    daily_token_budget_per_user: int = Field(
+        0, ge=0, description="tokens a person's messages may use per UTC day; 0: no limit"
+    )
+    daily_token_budget_per_agent: int = Field(
+        0, ge=0, description="tokens an agent may use per UTC day; 0: no limit"
+    )
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":

@@ -108,6 +108,8 @@ class FinishedTurn:
     error: str | None = None
     cancelled_by: dict[str, Any] | None = None
     summary_update: SummaryUpdate | None = None
+    # A stable code for a turn refused before it ran (`budget_exceeded`).
+    error_code: str | None = None
 
     def meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"model": self.model, "usage": self.usage}
@@ -115,6 +117,8 @@ class FinishedTurn:
             meta["parent_turn_id"] = self.parent_turn_id
         if self.error:
             meta["error"] = self.error
+        if self.error_code:
+            meta["error_code"] = self.error_code
         if self.status == TurnStatus.CANCELLED:
             meta["cancelled"] = {**(self.cancelled_by or {}), "partial": True}
             meta["empty"] = not self.content
@@ -151,8 +155,15 @@ class TurnFinish:
     def failed(self, exc: BaseException) -> FinishedTurn:
         return self._finished(TurnStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
 
+    def refused(self, exc: Exception, code: str) -> FinishedTurn:
+        """A turn stopped before its model ran (a used-up budget): no text, a stable code."""
+        return self._finished(TurnStatus.FAILED, "", error=str(exc), error_code=code)
+
     def result(self, result: Any) -> FinishedTurn:
         usage = {"input_tokens": result.input_tokens, "output_tokens": result.output_tokens}
+        cached = getattr(result, "cached_tokens", 0)
+        if cached:
+            usage["cached_tokens"] = cached
         status = TurnStatus.COMPLETED if result.status == "completed" else TurnStatus.FAILED
         return self._finished(
             status, result.content, model=result.model, usage=usage, error=result.error

@@ -19,6 +19,7 @@ from server.routes import agents, conversations, course, groups, prompts, status
 from server.routes.kpi_routers import ROUTERS as KPI_ROUTERS
 from server.routes.message_tabs import router as message_tabs_router
 from server.routes.status import product_version
+from server.routes.usage import router as usage_router
 from server.security_headers import SecurityHeaders
 from server.services import open_services
 from server.url_guard import RejectNul
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, users, agents, tools, groups, prompts, conversations, status):
         app.include_router(module.router)
     app.include_router(course.router)
+    app.include_router(usage_router)
     for router in KPI_ROUTERS:
         app.include_router(router)
     app.include_router(message_tabs_router)

@@ -111,3 +111,17 @@ class ProgressStatus(StrEnum):
     NOT_STARTED = "Not Started"
     IN_PROGRESS = "In Progress"
     COMPLETED = "Completed"
+
+
+class UsageSource(StrEnum):
+    """What used a model: an agent's turn, or a playbook run."""
+
+    TURN = "turn"
+    PLAYBOOK = "playbook"
+
+
+class BudgetSubject(StrEnum):
+    """Whose daily token budget an override sets."""
+
+    USER = "user"
+    AGENT = "agent"

@@ -47,11 +47,13 @@ class Turns:
         fencing_token: int | None = None,
         model: str | None = None,
         fence: int | None = None,
+        also: Callable[[AsyncSession], Awaitable[Any]] | None = None,
     ) -> AgentTurn:
         """A new turn in status `running`.
 
         With `fence` (the writer's fencing token, stored as the turn's `fencing_token`) the turn
-        is written only while the token is current, else `store.errors.Fenced`.
+        is written only while the token is current, else `store.errors.Fenced`. `also(session)`
+        runs in the same transaction (the runtime reads the day's usage for budgets there).
         """
         if fence is not None:
             fencing_token = fence
@@ -65,11 +67,14 @@ class Turns:
             model=model,
             status=TurnStatus.RUNNING,
         )
-        if fence is None:
+        if fence is None and also is None:
             return await crud.insert(self.db, turn, name_reference=False)
         async with crud.writing(self.db, "agent_turns") as session:
-            await check_fence_in(session, conversation_id, fence)
+            if fence is not None:
+                await check_fence_in(session, conversation_id, fence)
             await crud.add(session, turn)
+            if also is not None:
+                await also(session)
         return turn
 
     async def finish(

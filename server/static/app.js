@@ -10,6 +10,7 @@ import { mountAgentList, mountAgentEditor } from "./js/views/agents.js";
 import { mountCourse } from "./js/views/course.js";
 import { mountDashboard } from "./js/views/dashboard.js";
 import { mountCourseOwner } from "./js/views/dashboard_owner.js";
+import { mountUsage } from "./js/views/usage.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -79,6 +80,7 @@ function renderNav() {
     link("#/agents", "Agents", (c) => c.startsWith("#/agents")),
     link("#/course", "Course", (c) => /^#\/(course|foundation|assets)(\/|$)/.test(c)),
     link("#/kpis", "KPIs", (c) => c.startsWith("#/kpis")),
+    link("#/usage", "Usage", (c) => c.startsWith("#/usage")),
     ...(app.me.is_staff ? [link("#/course-analytics", "Course analytics", (c) => c.startsWith("#/course-analytics"))] : []),
     h("span", { class: "whoami" }, app.me.name),
     h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
@@ -141,6 +143,8 @@ async function route() {
       cleanup = await mountDashboard(main);
     } else if (section === "course-analytics") {
       cleanup = await mountCourseOwner(main);
+    } else if (section === "usage") {
+      cleanup = await mountUsage(main, { me: app.me });
     } else {
       await mountConversationList(main);
     }

@@ -32,6 +32,7 @@ from store.models.elevate import (
 )
 from store.models.groups import Group, GroupMember
 from store.models.memories import Memory
+from store.models.usage import UsageBudget, UsageRecord
 
 __all__ = [
     "AbTest",
@@ -57,6 +58,8 @@ __all__ = [
     "SupportTicket",
     "Tool",
     "ToolCall",
+    "UsageBudget",
+    "UsageRecord",
     "User",
     "UserActivityLog",
     "UserFeedback",

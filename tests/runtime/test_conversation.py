@@ -61,7 +61,14 @@ async def test_agent_replies_carry_the_agent_as_author(world: World) -> None:
     reply = of_type(frames, "message")[-1]["message"]
     assert reply["author"]["agent_id"] == alpha.id and reply["author"]["name"] == "Alpha Bot"
     assert reply["turn_id"] == of_type(frames, "turn.start")[0]["turn_id"]
-    assert reply["meta"]["usage"] == {"input_tokens": 10, "output_tokens": 1}
+    # The scripted model has no price: the server says so rather than guess a cost.
+    assert reply["meta"]["usage"] == {
+        "input_tokens": 10,
+        "output_tokens": 1,
+        "cached_tokens": 0,
+        "cost": 0.0,
+        "priced": False,
+    }
     assert reply["meta"]["model"] == "scripted:test"
 
 

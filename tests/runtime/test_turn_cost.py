@@ -6,7 +6,9 @@ trigger (conversation, roster, last speaker), start the turn, read the window an
 the reply with the turn's end and the summary. The bounds leave no room for a new round trip;
 an agent with memories pays only for the recall itself. Durable triggers and fencing cost one
 statement more than before (the owed triggers are read when the conversation is claimed, the
-turn's start checks the fencing token) and no transaction.
+turn's start checks the fencing token) and no transaction. Metering costs two statements and no
+transaction: the turn's start reads the day's usage against the budgets, the reply's
+transaction adds the turn's row to the usage ledger.
 Behaviour is checked alongside: an edit still applies on the next turn, the summary still
 advances, the reply is still stored and announced.
 """
@@ -38,7 +40,7 @@ from tests.runtime.group_harness import (
 )
 
 MAX_TRANSACTIONS_PER_TURN = 6
-MAX_STATEMENTS_PER_TURN = 17
+MAX_STATEMENTS_PER_TURN = 19
 # Memories.recall (store/memories.py): read the candidates, then mark the recalled ones.
 RECALL_TRANSACTIONS = 2
 # Small, so that every counted turn also folds messages into the running summary.

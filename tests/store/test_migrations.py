@@ -91,6 +91,13 @@ EXPECTED_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ix_memories_by_user": ("memories", ("user_id",)),
     "ix_memories_by_group": ("memories", ("group_id",)),
     "ix_memories_by_agent_time": ("memories", ("agent_id", "created_at")),
+    "ix_usage_records_by_user_day": ("usage_records", ("user_id", "day")),
+    "ix_usage_records_by_agent_day": ("usage_records", ("agent_id", "day")),
+    "ix_usage_records_by_day": ("usage_records", ("day",)),
+    "ix_usage_records_by_conversation": ("usage_records", ("conversation_id",)),
+    "ix_usage_records_by_turn": ("usage_records", ("turn_id",)),
+    "ix_usage_budgets_by_user": ("usage_budgets", ("user_id",)),
+    "ix_usage_budgets_by_agent": ("usage_budgets", ("agent_id",)),
     "ix_ab_tests_by_user_test_variant": ("ab_tests", ("user_id", "test_name", "variant")),
     "ix_customers_by_user_segment": ("customers", ("user_id", "segment")),
     "ix_customers_by_user_email": ("customers", ("user_id", "email")),
@@ -153,6 +160,7 @@ SEED_TABLES = {
 USER_OR_AGENT_CHECKS = {
     "group_members": "ck_group_members_exactly_one_member",
     "conversation_participants": "ck_conversation_participants_exactly_one_member",
+    "usage_budgets": "ck_usage_budgets_exactly_one_member",
 }
 
 

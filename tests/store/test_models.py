@@ -46,6 +46,7 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "conversation_participants": {"kind": "user", "agent_id": None},
     "memories": {"scope": "user", "group_id": None},
     "conversation_messages": {"kind": "participant"},
+    "usage_budgets": {"subject": "user", "agent_id": None},
 }
 
 

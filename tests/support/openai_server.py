@@ -2,7 +2,8 @@
 
 `POST /v1/chat/completions` answers each request with the next scripted reply: streamed as
 server-sent events (text in small pieces, tool-call deltas with their arguments split across
-chunks, usage in a final chunk when `stream_options.include_usage` is set) or as one JSON
+chunks, usage in a final chunk when `stream_options.include_usage` is set, cached prompt
+tokens included when scripted) or as one JSON
 completion when `stream` is false. Every request body is kept in `requests`.
 
     with OpenAIServer([ScriptedCompletion("Hello!")]) as server:
@@ -34,6 +35,8 @@ class ScriptedCompletion:
     prompt_tokens: int = 11
     completion_tokens: int = 7
     piece: int = 4
+    # Prompt tokens served from the provider's cache (reported as `prompt_tokens_details`).
+    cached_tokens: int = 0
 
 
 class OpenAIServer:
@@ -99,12 +102,15 @@ def _call_id(index: int, position: int) -> str:
     return f"call_{index + 1}_{position}"
 
 
-def _usage(reply: ScriptedCompletion) -> dict[str, int]:
-    return {
+def _usage(reply: ScriptedCompletion) -> dict[str, Any]:
+    usage: dict[str, Any] = {
         "prompt_tokens": reply.prompt_tokens,
         "completion_tokens": reply.completion_tokens,
         "total_tokens": reply.prompt_tokens + reply.completion_tokens,
     }
+    if reply.cached_tokens:
+        usage["prompt_tokens_details"] = {"cached_tokens": reply.cached_tokens}
+    return usage
 
 
 def _completion(

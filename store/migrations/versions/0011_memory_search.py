@@ -7,7 +7,7 @@ until an embeddings endpoint is configured), the model that made it, and an inde
 (agent_id, created_at) for an agent's newest memories.
 
 Revision ID: 0011_memory_search
-Revises: 0008_durable_triggers
+Revises: 0010_usage_cost
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from alembic import op
 from store.vector_type import Vector
 
 revision: str = "0011_memory_search"
-down_revision: str | None = "0008_durable_triggers"
+down_revision: str | None = "0010_usage_cost"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
