@@ -32,6 +32,7 @@ CODE_STATUS = {
     "conflict": 409,
     "turn_in_progress": 409,
     "rate_limited": 429,
+    "attachment_unavailable": 422,
 }
 HTTP_CODES = {
     400: "invalid_request",

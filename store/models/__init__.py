@@ -32,6 +32,7 @@ from store.models.elevate import (
 )
 from store.models.groups import Group, GroupMember
 from store.models.memories import Memory
+from store.models.uploads import Upload
 
 __all__ = [
     "AbTest",
@@ -57,6 +58,7 @@ __all__ = [
     "SupportTicket",
     "Tool",
     "ToolCall",
+    "Upload",
     "User",
     "UserActivityLog",
     "UserFeedback",
