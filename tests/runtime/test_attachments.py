@@ -152,9 +152,8 @@ async def test_the_offline_model_names_each_file_with_its_size_or_pages(
 
     assert result.content.startswith('Vis (offline): I read your message about "please look".')
     kb = f"{len(document) / 1024:.1f} KB"
-    assert result.content.endswith(
-        f" I see 2 attached files: chart.png (image, {len(image)} B); deck.pdf (PDF, 3 pages, {kb})."
-    )
+    files = f"chart.png (image, {len(image)} B); deck.pdf (PDF, 3 pages, {kb})"
+    assert result.content.endswith(f" I see 2 attached files: {files}.")
 
 
 async def test_an_upload_of_another_conversation_is_never_read_into_this_one(
