@@ -29,6 +29,9 @@ PDF = "application/pdf"
 TEXT_TYPES = ("text/plain", "text/markdown", "text/csv", "application/json")
 TEXT_BY_SUFFIX = {".md": "text/markdown", ".markdown": "text/markdown", ".csv": "text/csv"}
 TEXT_BY_SUFFIX[".json"] = "application/json"
+# Types a browser would run: refused whatever the bytes look like.
+ACTIVE = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/javascript", "text/xml"}
+ACTIVE |= {"application/javascript", "application/xml"}
 # Declared types that say nothing about the bytes.
 VAGUE = {"", "application/octet-stream", "binary/octet-stream"}
 # What is kept of a file's text in the database; what a model reads is a setting below it.
@@ -118,6 +121,8 @@ def check_upload(
         )
     filename = clean_name(name)
     declared = (declared or "").split(";")[0].strip().lower()
+    if declared in ACTIVE or PurePath(filename).suffix.lower() in {".html", ".htm", ".svg"}:
+        raise reject(415, "upload_type_not_allowed", f"{declared or filename} is never allowed")
     sniffed = sniff(data)
     if sniffed == "text/plain":
         if declared in TEXT_TYPES:

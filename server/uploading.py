@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from fastapi import Request, UploadFile
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from server.errors import ApiError
 from server.services import Services
@@ -32,6 +33,44 @@ def refuse_large_body(request: Request, max_bytes: int) -> None:
         raise ApiError(
             413, "upload_too_large", f"the file is larger than the limit of {max_bytes} bytes"
         )
+
+
+# The request body of an upload route, for the OpenAPI description (the route reads the form
+# itself, after checking the declared length, so an oversized body is refused unread).
+MULTIPART_FILE = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+async def form_file(request: Request, max_bytes: int) -> UploadFile:
+    """The multipart field `file`, read only once the declared length is within the limit."""
+    refuse_large_body(request, max_bytes)
+    try:
+        form = await request.form(max_files=1, max_fields=4)
+    except Exception:
+        raise ApiError(
+            400, "invalid_request", "the body is not a readable multipart form"
+        ) from None
+    file = form.get("file")
+    if not isinstance(file, StarletteUploadFile):
+        raise ApiError(
+            422,
+            "invalid_request",
+            "send the file as the multipart form field `file`",
+            details=[{"loc": ["body", "file"], "msg": "Field required", "type": "missing"}],
+        )
+    return file
 
 
 async def read_checked(file: UploadFile, max_bytes: int, allowed: list[str]) -> CheckedFile:

@@ -8,9 +8,7 @@ in (they appear beside names in shared rooms).
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, Request, Response, status
 
 from server.deps import BearerToken, CurrentUser, ServicesDep
 from server.errors import ApiError, not_found
@@ -23,7 +21,7 @@ from server.schemas.profile import (
     SessionPublic,
 )
 from server.upload_checks import IMAGE_TYPES
-from server.uploading import file_response, read_checked, refuse_large_body, store_upload
+from server.uploading import MULTIPART_FILE, file_response, form_file, read_checked, store_upload
 from store.errors import NotFound
 from store.models import User
 from store.profiles import Profiles
@@ -43,15 +41,11 @@ async def update_profile(body: ProfileUpdate, user: CurrentUser, services: Servi
     return await Profiles(services.db).update(user.id, **body.model_dump(exclude_unset=True))
 
 
-@router.put("/me/avatar", response_model=ProfilePublic)
-async def set_avatar(
-    request: Request,
-    user: CurrentUser,
-    services: ServicesDep,
-    file: Annotated[UploadFile, File(description="a PNG, JPEG, GIF or WebP image")],
-) -> User:
+@router.put("/me/avatar", response_model=ProfilePublic, openapi_extra=MULTIPART_FILE)
+async def set_avatar(request: Request, user: CurrentUser, services: ServicesDep) -> User:
+    """Multipart field `file`: a PNG, JPEG, GIF or WebP image within the avatar limit."""
     limit = services.settings.avatar_max_bytes
-    refuse_large_body(request, limit)
+    file = await form_file(request, limit)
     allowed = [t for t in services.settings.upload_types if t in IMAGE_TYPES]
     checked = await read_checked(file, limit, allowed)
     upload = await store_upload(services, user.id, checked, AVATAR)

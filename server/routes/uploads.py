@@ -7,15 +7,13 @@ exist. Attaching happens when a message is sent with `attachment_ids` (REST or w
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, Request, Response, status
 
 from server.deps import CurrentUser, ServicesDep
 from server.errors import not_found
 from server.schemas.uploads import UploadPublic
 from server.services import Services
-from server.uploading import file_response, read_checked, refuse_large_body, store_upload
+from server.uploading import MULTIPART_FILE, file_response, form_file, read_checked, store_upload
 from store.conversations import Conversations
 from store.errors import NotFound
 from store.models import Upload, User
@@ -41,15 +39,16 @@ async def readable_upload(services: Services, upload_id: str, user: User) -> Upl
     raise not_found("upload")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=UploadPublic)
-async def upload_file(
-    request: Request,
-    user: CurrentUser,
-    services: ServicesDep,
-    file: Annotated[UploadFile, File(description="the file (an image, a PDF or text)")],
-) -> Upload:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UploadPublic,
+    openapi_extra=MULTIPART_FILE,
+)
+async def upload_file(request: Request, user: CurrentUser, services: ServicesDep) -> Upload:
+    """Multipart field `file`: an image, a PDF or a text file, within the size limit."""
     settings = services.settings
-    refuse_large_body(request, settings.upload_max_bytes)
+    file = await form_file(request, settings.upload_max_bytes)
     checked = await read_checked(file, settings.upload_max_bytes, settings.upload_types)
     return await store_upload(services, user.id, checked, ATTACHMENT)
 
