@@ -10,6 +10,7 @@ import { mountAgentList, mountAgentEditor } from "./js/views/agents.js";
 import { mountCourse } from "./js/views/course.js";
 import { mountDashboard } from "./js/views/dashboard.js";
 import { mountCourseOwner } from "./js/views/dashboard_owner.js";
+import { mountProfile } from "./js/views/profile.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -80,6 +81,7 @@ function renderNav() {
     link("#/course", "Course", (c) => /^#\/(course|foundation|assets)(\/|$)/.test(c)),
     link("#/kpis", "KPIs", (c) => c.startsWith("#/kpis")),
     ...(app.me.is_staff ? [link("#/course-analytics", "Course analytics", (c) => c.startsWith("#/course-analytics"))] : []),
+    link("#/profile", "Profile", (c) => c.startsWith("#/profile")),
     h("span", { class: "whoami" }, app.me.name),
     h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
   );
@@ -141,6 +143,15 @@ async function route() {
       cleanup = await mountDashboard(main);
     } else if (section === "course-analytics") {
       cleanup = await mountCourseOwner(main);
+    } else if (section === "profile") {
+      await mountProfile(main, {
+        me: app.me,
+        onUserChanged: (user) => {
+          app.me = { ...app.me, name: user.name, image: user.image };
+          session.save(app.me);
+          renderNav();
+        },
+      });
     } else {
       await mountConversationList(main);
     }

@@ -3,6 +3,7 @@
 
 import { api } from "./api.js";
 import { h, clear, formatTime } from "./dom.js";
+import { attachmentList } from "./attachments.js";
 
 const PAGE = 200;
 
@@ -130,6 +131,7 @@ export class Transcript {
         status ? h("span", { class: `badge badge-${status}` }, status) : null,
       ),
       h("div", { class: "body" }, richText(message.content || "")),
+      attachmentList(message),
       reason ? h("p", { class: "turn-error", role: "note" }, `Failed: ${reason}`) : null,
     );
     const activity = turn ? turn.activity : this.storedActivity(message);
