@@ -32,10 +32,10 @@ export async function mountProfile(main, { onUserChanged }) {
 
   // ---- details ---------------------------------------------------------------------------
   const inputs = {
-    name: h("input", { name: "name", required: true, maxlength: "200", value: profile.name || "" }),
+    name: h("input", { type: "text", name: "name", required: true, maxlength: "200", value: profile.name || "" }),
     phone: h("input", { name: "phone", type: "tel", maxlength: "64", value: profile.phone || "" }),
     address: h("textarea", { name: "address", rows: "2", maxlength: "1000" }),
-    company: h("input", { name: "company", maxlength: "200", value: profile.company || "" }),
+    company: h("input", { type: "text", name: "company", maxlength: "200", value: profile.company || "" }),
     preferred_channel: h("select", { name: "preferred_channel" },
       h("option", { value: "" }, "No preference"),
       CHANNELS.map(([value, label]) => h("option", { value, selected: profile.preferred_channel === value }, label))),
@@ -56,7 +56,7 @@ export async function mountProfile(main, { onUserChanged }) {
     field("Company", inputs.company),
     field("Preferred channel", inputs.preferred_channel),
     h("fieldset", {}, h("legend", {}, "You may contact me by"), prefBoxes.map(([, , label]) => label)),
-    h("label", { class: "check" }, inputs.marketing_consent, " I agree to receive news and offers"),
+    h("label", { class: "check consent" }, inputs.marketing_consent, " I agree to receive news and offers"),
     detailsError,
     h("button", { type: "submit" }, "Save details"),
   );
