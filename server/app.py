@@ -15,20 +15,11 @@ from runtime.errors import ElevateRuntimeError
 from runtime.settings import Settings
 from server import auth, errors
 from server.log_redaction import install_redaction
-from server.routes import (
-    agents,
-    conversations,
-    course,
-    groups,
-    profile,
-    prompts,
-    status,
-    tools,
-    uploads,
-    users,
-)
+from server.routes import agents, conversations, course, groups, prompts, status, tools, users
 from server.routes.kpi_routers import ROUTERS as KPI_ROUTERS
+from server.routes.profile import router as profile_router
 from server.routes.status import product_version
+from server.routes.uploads import router as uploads_router
 from server.security_headers import SecurityHeaders
 from server.services import open_services
 from server.url_guard import RejectNul
@@ -65,8 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, users, agents, tools, groups, prompts, conversations, status):
         app.include_router(module.router)
     app.include_router(course.router)
-    app.include_router(uploads.router)
-    app.include_router(profile.router)
+    app.include_router(uploads_router)
+    app.include_router(profile_router)
     for router in KPI_ROUTERS:
         app.include_router(router)
     app.include_router(endpoint.router)
