@@ -22,6 +22,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
 
+from runtime.attachments import with_attachments
 from runtime.compiler import AgentCompiler, CompiledAgent, TextStream, TurnContext
 from runtime.errors import AgentDefinitionError, ModelError
 from runtime.history import (
@@ -226,6 +227,15 @@ class AgentRunner:
             rows=rows,
         )
         inputs.summary_update = history.summary_update
+        history = await with_attachments(
+            self.db,
+            self.settings,
+            request.conversation_id,
+            rows,
+            history,
+            request.agent_id,
+            compiled.model_name,
+        )
         memories = []
         if remembers:
             memories = await recall(

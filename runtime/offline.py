@@ -36,6 +36,8 @@ CANDIDATE = re.compile(r"^\s*[-*]?\s*@([\w.-]+)\s*[:—–-]\s*(.*)$")
 MENTION_REQUEST = re.compile(r"\b(?:ask|tell)\s+@([\w.-]+)", re.IGNORECASE)
 NAME_PREFIX = re.compile(r"^[^:\n]{1,80}:\s+")
 LEADING_MENTIONS = re.compile(r"^(?:@[\w.-]+[\s,:]*)+")
+# The first line of an attachment's part (runtime/attachments.py): `[attachment: name (details)]`.
+ATTACHMENT_HEADER = re.compile(r"^\[attachment: (.+) \(([^()\n]*)\)\]")
 
 
 def count_words(text: str) -> int:
@@ -146,6 +148,8 @@ class OfflineChatModel(StreamingFromReply):
     - Otherwise: `<Agent name> (offline): I read your message about "<first words>".`, where the
       name comes from the instructions' `You are <name> (@handle)` line; when the message says
       `ask @x ...` or `tell @x ...` the reply hands over to `@x` so mention routing can follow.
+      When that message has attachments (`runtime/attachments.py`), the reply adds
+      `I see 2 attached files: a.png (image, 3.4 KB); b.pdf (PDF, 2 pages, 1.2 KB).`
 
     Usage is counted in words. Replies stream word by word, `stream_delay_ms` apart (the
     `offline_stream_delay_ms` setting, so people can read along); tool calls come last.
@@ -215,7 +219,7 @@ class OfflineChatModel(StreamingFromReply):
             call = natural_request(request, tools, _agent_handle(system))
         if call is not None:
             return "", [call]
-        return _answer(name, request), []
+        return _answer(name, request) + _attachments_seen(messages), []
 
 
 def _tool_name(tool: dict[str, Any]) -> str:
@@ -235,8 +239,34 @@ def _agent_handle(system: str) -> str | None:
 def _last_human(messages: list[BaseMessage]) -> str | None:
     for message in reversed(messages):
         if isinstance(message, HumanMessage):
-            return text_of(message)
+            return _own_text(message)
     return None
+
+
+def _own_text(message: BaseMessage) -> str:
+    """The message's own words: with attachments (a content list), only its first text part."""
+    if isinstance(message.content, list):
+        first = next((p for p in message.content if isinstance(p, dict) and "text" in p), None)
+        return str(first["text"]) if first is not None else ""
+    return text_of(message)
+
+
+def _attachments_seen(messages: list[BaseMessage]) -> str:
+    """` I see 2 attached files: photo.png (image, 3.4 KB); notes.pdf (PDF, 2 pages, 1.2 KB).`
+    for the attachments of the last human message (headers from `runtime.attachments`)."""
+    last = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
+    if last is None or not isinstance(last.content, list):
+        return ""
+    seen = []
+    for part in last.content[1:]:
+        if isinstance(part, dict) and part.get("type") == "text":
+            found = ATTACHMENT_HEADER.match(str(part.get("text", "")))
+            if found:
+                seen.append(f"{found.group(1)} ({found.group(2)})")
+    if not seen:
+        return ""
+    files = "an attached file" if len(seen) == 1 else f"{len(seen)} attached files"
+    return f" I see {files}: " + "; ".join(seen) + "."
 
 
 def _strip_address(text: str) -> str:

@@ -88,6 +88,31 @@ class Settings(BaseSettings):
     daily_token_budget_per_agent: int = Field(
         0, ge=0, description="tokens an agent may use per UTC day; 0: no limit"
     )
+    # Uploads: attachments and avatars.
+    storage_url: str = Field("", description="where uploaded bytes go; empty: <data_dir>/uploads")
+    upload_max_bytes: int = 10 * 1024 * 1024
+    avatar_max_bytes: int = 2 * 1024 * 1024
+    upload_types: list[str] = Field(
+        default_factory=lambda: [
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "application/pdf",
+            "text/plain",
+            "text/markdown",
+            "text/csv",
+            "application/json",
+        ],
+        description="content types accepted (checked against the file's bytes)",
+    )
+    max_attachments_per_message: int = 10
+    attachment_text_chars: int = Field(
+        20_000, description="characters of a text or PDF attachment a model reads (then a note)"
+    )
+    text_only_models: list[str] = Field(
+        default_factory=list, description="provider:model names that get images as a note only"
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -33,6 +33,7 @@ CODE_STATUS = {
     "turn_in_progress": 409,
     "rate_limited": 429,
     "budget_exceeded": 429,
+    "attachment_unavailable": 422,
 }
 HTTP_CODES = {
     400: "invalid_request",

@@ -19,6 +19,7 @@ from runtime.presence import Presence, create_presence
 from runtime.settings import Settings
 from server.login_limits import LoginLimits
 from server.ratelimit import create_failures
+from store.blobs import create_blob_store
 from store.db import Database
 from store.migrate import current_revision, head_revision, upgrade
 
@@ -39,6 +40,7 @@ class Services:
     hub: Any = None
     sockets: Any = None
     playbook: Any = None
+    blobs: Any = None
 
 
 async def migrate_if_needed(url: str) -> bool:
@@ -104,4 +106,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         services.sockets = Sockets(services)
         await services.sockets.start()
         stack.push_async_callback(services.sockets.close)
+        services.blobs = create_blob_store(settings.storage_url, settings.data_dir)
+        stack.push_async_callback(services.blobs.close)
         yield services

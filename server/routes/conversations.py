@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Response, status
 from runtime.events import event
 from runtime.policy import ConversationPolicy
 from server.access import require_conversation, require_group
+from server.attaching import claim_attachments, release
 from server.deps import (
     ConversationsDep,
     CurrentUser,
@@ -214,13 +215,25 @@ async def send_message(
     answers 200 with the original; a new message answers 201."""
     await require_conversation(services.db, conversation_id, user.id, MEMBER)
     check_content(body.content, services.settings.max_message_chars)
-    result = await runtime.post_user_message(
+    claimed = await claim_attachments(
+        services,
         conversation_id,
         user.id,
-        body.content,
-        client_msg_id=body.client_msg_id,
-        attachments=body.attachments,
+        body.client_msg_id,
+        body.attachments,
+        body.attachment_ids,
     )
+    try:
+        result = await runtime.post_user_message(
+            conversation_id,
+            user.id,
+            body.content,
+            client_msg_id=body.client_msg_id,
+            attachments=claimed.attachments,
+        )
+    except BaseException:
+        await release(services, conversation_id, claimed)
+        raise
     response.status_code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
     return SendAck(
         conversation_id=conversation_id,

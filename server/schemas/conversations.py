@@ -9,6 +9,7 @@ from pydantic import Field
 
 from server.schemas.base import Attachments, In, JsonObject, Out, keep_unset
 from server.schemas.groups import RoleName
+from server.schemas.uploads import AttachmentIds
 
 
 class UserParticipantIn(In):
@@ -69,6 +70,7 @@ class MessageIn(In):
     client_msg_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     content: Annotated[str, Field(min_length=1)]
     attachments: Attachments | None = None
+    attachment_ids: AttachmentIds | None = None
 
 
 class MessagePage(Out):

@@ -11,6 +11,7 @@ import { mountCourse } from "./js/views/course.js";
 import { mountDashboard } from "./js/views/dashboard.js";
 import { mountCourseOwner } from "./js/views/dashboard_owner.js";
 import { mountUsage } from "./js/views/usage.js";
+import { mountProfile } from "./js/views/profile.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -82,6 +83,7 @@ function renderNav() {
     link("#/kpis", "KPIs", (c) => c.startsWith("#/kpis")),
     link("#/usage", "Usage", (c) => c.startsWith("#/usage")),
     ...(app.me.is_staff ? [link("#/course-analytics", "Course analytics", (c) => c.startsWith("#/course-analytics"))] : []),
+    link("#/profile", "Profile", (c) => c.startsWith("#/profile")),
     h("span", { class: "whoami" }, app.me.name),
     h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
   );
@@ -145,6 +147,15 @@ async function route() {
       cleanup = await mountCourseOwner(main);
     } else if (section === "usage") {
       cleanup = await mountUsage(main, { me: app.me });
+    } else if (section === "profile") {
+      await mountProfile(main, {
+        me: app.me,
+        onUserChanged: (user) => {
+          app.me = { ...app.me, name: user.name, image: user.image };
+          session.save(app.me);
+          renderNav();
+        },
+      });
     } else {
       await mountConversationList(main);
     }

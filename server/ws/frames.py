@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from server.schemas.base import Attachments, Seq, find_nul
+from server.schemas.uploads import AttachmentIds
 
 Ref = Annotated[str, Field(max_length=100)] | Annotated[int, Field(ge=-(2**53), le=2**53)]
 ConversationId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -55,6 +56,7 @@ class Send(Frame):
     client_msg_id: Annotated[str, Field(min_length=1, max_length=100)]
     content: Annotated[str, Field(min_length=1)]
     attachments: Attachments | None = None
+    attachment_ids: AttachmentIds | None = None
 
 
 class Cancel(Frame):

@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from runtime.events import event
+from server.attaching import claim_attachments, release
 from server.errors import describe
 from server.limits import check_content
 from server.ratelimit import TokenBucket
@@ -235,13 +236,25 @@ class Session:
         await self._require(frame.conversation_id, Role.MEMBER.value)
         check_content(frame.content, self.settings.max_message_chars)
         assert self.connection.user is not None
-        result = await self.services.runtime.post_user_message(
+        claimed = await claim_attachments(
+            self.services,
             frame.conversation_id,
             self.connection.user.id,
-            frame.content,
-            client_msg_id=frame.client_msg_id,
-            attachments=frame.attachments,
+            frame.client_msg_id,
+            frame.attachments,
+            frame.attachment_ids,
         )
+        try:
+            result = await self.services.runtime.post_user_message(
+                frame.conversation_id,
+                self.connection.user.id,
+                frame.content,
+                client_msg_id=frame.client_msg_id,
+                attachments=claimed.attachments,
+            )
+        except BaseException:
+            await release(self.services, frame.conversation_id, claimed)
+            raise
         self.connection.reply(
             {
                 "type": "ack",

@@ -32,6 +32,7 @@ from store.models.elevate import (
 )
 from store.models.groups import Group, GroupMember
 from store.models.memories import Memory
+from store.models.uploads import Upload
 from store.models.usage import UsageBudget, UsageRecord
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "SupportTicket",
     "Tool",
     "ToolCall",
+    "Upload",
     "UsageBudget",
     "UsageRecord",
     "User",

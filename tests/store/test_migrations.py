@@ -33,6 +33,8 @@ EXPECTED_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ix_playbook_prompts_by_step": ("playbook_prompts", ("step",)),
     "ix_course_modules_by_module_number": ("course_modules", ("module_number",)),
     "ix_users_by_email": ("users", ("email",)),
+    "ix_uploads_by_user": ("uploads", ("user_id", "created_at")),
+    "ix_uploads_by_conversation": ("uploads", ("conversation_id",)),
     "ix_user_foundations_by_user_id": ("user_foundations", ("user_id",)),
     "ix_user_foundation_versions_by_user_version": (
         "user_foundation_versions",

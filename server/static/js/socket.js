@@ -236,13 +236,14 @@ export class Socket {
     this.send({ type: "unsubscribe", conversation_id: conversationId });
   }
 
-  sendMessage(conversationId, clientMsgId, content) {
+  sendMessage(conversationId, clientMsgId, content, extra = {}) {
     const frame = {
       type: "send",
       conversation_id: conversationId,
       client_msg_id: clientMsgId,
       content,
       ref: `send:${clientMsgId}`,
+      ...extra,
     };
     this.outbox.set(clientMsgId, frame);
     this.saveOutbox();

@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { h, clear, formatTime } from "./dom.js";
 import { flushStream, renderMarkdown, streamInto } from "./markdown.js";
 import { toolResultView } from "./tool_result.js";
+import { attachmentList } from "./attachments.js";
 
 const PAGE = 200;
 
@@ -118,6 +119,7 @@ export class Transcript {
         status ? h("span", { class: `badge badge-${status}` }, status) : null,
       ),
       h("div", { class: "body markdown" }, renderMarkdown(message.content || "")),
+      attachmentList(message),
       reason ? h("p", { class: "turn-error", role: "note" }, `Failed: ${reason}`) : null,
     );
     const activity = turn ? turn.activity : this.storedActivity(message);

@@ -5,6 +5,7 @@ import { h, clear, announce, randomId } from "../dom.js";
 import { MentionPicker } from "../mentions.js";
 import { MessageTabs } from "../message_tabs.js";
 import { Transcript } from "../transcript.js";
+import { AttachmentTray } from "../attachments.js";
 
 const TYPING_SEND_EVERY_MS = 3000;
 const TYPING_SHOW_MS = 5000;
@@ -39,6 +40,7 @@ export async function mountRoom(main, { id, socket, me }) {
     "aria-describedby": `composer-hint-${id}`,
   });
   const sendButton = h("button", { type: "submit", class: "send" }, "Send");
+  const tray = new AttachmentTray({ onError: (text, code) => showRoomError(text, code) });
   const picker = new MentionPicker(textarea, () => candidates());
   const composer = h(
     "form",
@@ -47,6 +49,7 @@ export async function mountRoom(main, { id, socket, me }) {
     h("span", { id: `composer-hint-${id}`, class: "visually-hidden" },
       "Enter sends, Shift+Enter starts a new line, @ mentions an agent or a person."),
     h("div", { class: "composer-input" }, picker.listbox, textarea),
+    tray.el,
     sendButton,
   );
 
@@ -179,14 +182,19 @@ export async function mountRoom(main, { id, socket, me }) {
     }
   });
 
-  const retry = (frame) => socket.sendMessage(frame.conversation_id, frame.client_msg_id, frame.content);
+  const retry = (frame) =>
+    socket.sendMessage(frame.conversation_id, frame.client_msg_id, frame.content,
+      frame.attachment_ids ? { attachment_ids: frame.attachment_ids } : {});
   const discard = (frame) => socket.discard(frame.client_msg_id);
 
   composer.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const content = textarea.value.trim();
     if (!content || textarea.disabled) return;
-    const frame = socket.sendMessage(id, randomId(), content);
+    if (tray.busy) return showRoomError("Wait until the files have finished uploading.", "uploading");
+    const ids = tray.ids();
+    const frame = socket.sendMessage(id, randomId(), content, ids.length ? { attachment_ids: ids } : {});
+    tray.clear();
     transcript.addPending(frame, retry, discard);
     textarea.value = "";
     lastTypingSent = 0;
@@ -196,6 +204,12 @@ export async function mountRoom(main, { id, socket, me }) {
 
   // Sends left unacknowledged by a previous page (a reload mid-send) are shown and retried.
   for (const frame of socket.pending(id)) transcript.addPending(frame, retry, discard);
+
+  function showRoomError(text, code) {
+    const note = h("p", {}, `${text} `, h("small", {}, `(${code || "error"})`));
+    errors.append(note);
+    setTimeout(() => note.remove(), 8000);
+  }
 
   // ---- frames ----------------------------------------------------------------------------
 
