@@ -26,6 +26,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from runtime.regenerate import parse_notice
+
 SELECT_PREFIX = "Select the next speaker"
 WORD = re.compile(r"\S+\s*")
 CANDIDATE = re.compile(r"^\s*[-*]?\s*@([\w.-]+)\s*[:—–-]\s*(.*)$")
@@ -175,9 +177,15 @@ class OfflineChatModel(StreamingFromReply):
         if messages and isinstance(messages[-1], ToolMessage):
             return _after_tools(name, messages), []
         request = _strip_address(_last_human(messages) or "")
+        # A regenerate asks again for the message it quotes: answer that, and say which take.
+        again = parse_notice(_last_human(messages) or "")
+        if again is not None:
+            request = _strip_address(again[0])
         call = _tool_request(request, tools)
         if call is not None:
             return "", [call]
+        if again is not None:
+            return f"{_answer(name, request)} (version {again[1]})", []
         return _answer(name, request), []
 
 

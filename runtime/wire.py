@@ -49,4 +49,8 @@ def message_to_wire(
         "client_msg_id": message.client_msg_id,
         "turn_id": message.turn_id,
         "created_at": iso(message.created_at),
+        # Edits and deletes (store/message_edits.py): a deleted message's content is "".
+        "edited_at": iso(message.edited_at),
+        "deleted": message.deleted_at is not None,
+        "edit_seq": message.edit_seq or 0,
     }

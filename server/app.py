@@ -17,6 +17,9 @@ from server import auth, errors
 from server.log_redaction import install_redaction
 from server.routes import agents, conversations, course, groups, prompts, status, tools, users
 from server.routes.kpi_routers import ROUTERS as KPI_ROUTERS
+from server.routes.message_edits import router as message_edits_router
+from server.routes.regenerate import router as regenerate_router
+from server.routes.search import router as search_router
 from server.routes.status import product_version
 from server.security_headers import SecurityHeaders
 from server.services import open_services
@@ -54,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, users, agents, tools, groups, prompts, conversations, status):
         app.include_router(module.router)
     app.include_router(course.router)
+    for router in (message_edits_router, regenerate_router, search_router):
+        app.include_router(router)
     for router in KPI_ROUTERS:
         app.include_router(router)
     app.include_router(endpoint.router)

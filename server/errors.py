@@ -32,6 +32,10 @@ CODE_STATUS = {
     "conflict": 409,
     "turn_in_progress": 409,
     "rate_limited": 429,
+    # Message edits, deletes and regenerations.
+    "not_author": 403,
+    "not_editable": 409,
+    "not_agent_reply": 400,
 }
 HTTP_CODES = {
     400: "invalid_request",

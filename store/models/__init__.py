@@ -32,6 +32,7 @@ from store.models.elevate import (
 )
 from store.models.groups import Group, GroupMember
 from store.models.memories import Memory
+from store.models.message_edits import MessageEdit
 
 __all__ = [
     "AbTest",
@@ -52,6 +53,7 @@ __all__ = [
     "GroupMember",
     "KpiTarget",
     "Memory",
+    "MessageEdit",
     "PlaybookPrompt",
     "Prompt",
     "SupportTicket",
