@@ -7,12 +7,14 @@ deletes included, because the database maintains it, not the code that writes.
 The searcher's text never reaches the query language as syntax: it is cut into words (letters
 and digits only), and each word becomes a quoted prefix term, all of them required. Hits come
 newest first with a snippet whose matches are between `HIT_START` and `HIT_END`, characters
-from Unicode's private use area; the server escapes the rest and turns those into marks.
+from Unicode's private use area (removed from the text first, so a message cannot fake one);
+the server escapes the rest and turns those into marks.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,6 +61,36 @@ class Hit:
 def terms(query: str) -> list[str]:
     """The words of a query, lower-cased, at most `MAX_TERMS`; nothing else of it is kept."""
     return [word.lower() for word in _WORD.findall(query)][:MAX_TERMS]
+
+
+def _fold(word: str) -> str:
+    """A word as the indexes compare it: lower case, without diacritics."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def snippet(content: str, words: list[str], width: int = SNIPPET_WORDS) -> str:
+    """About `width` words of `content` around the first match, every word that starts
+    with a query word between `HIT_START` and `HIT_END`. Built here rather than by the
+    database so that both backends show the same text (PostgreSQL's `ts_headline` drops
+    anything that looks like a tag, which is not what a person wrote)."""
+    content = content.replace(HIT_START, "").replace(HIT_END, "")
+    wanted = [_fold(word) for word in words]
+    tokens = list(_WORD.finditer(content))
+    if not tokens:
+        return content[:200]
+    hits = [i for i, t in enumerate(tokens) if any(_fold(t.group()).startswith(w) for w in wanted)]
+    first = max(0, (hits[0] if hits else 0) - width // 4)
+    last = min(len(tokens), first + width)
+    start = tokens[first].start() if first > 0 else 0
+    end = tokens[last - 1].end() if last < len(tokens) else len(content)
+    parts, position = [], start
+    for index in (i for i in hits if first <= i < last):
+        token = tokens[index]
+        parts += [content[position : token.start()], HIT_START, token.group(), HIT_END]
+        position = token.end()
+    parts.append(content[position:end])
+    return ("…" if start > 0 else "") + "".join(parts) + ("…" if end < len(content) else "")
 
 
 def sqlite_match(words: list[str]) -> str:
@@ -110,27 +142,22 @@ class Search:
             return []
         statement = self._statement(user_id, words, conversation_id, limit)
         async with self.db.read() as session:
-            rows = await session.execute(statement)
-            return [Hit(*row) for row in rows]
+            rows = list(await session.execute(statement))
+        return [
+            Hit(id_, cid, title, seq, author, snippet(content, words), created, edited)
+            for id_, cid, title, seq, author, content, created, edited in rows
+        ]
 
     def _statement(
         self, user_id: str, words: list[str], conversation_id: str | None, limit: int
     ) -> Select[Any]:
         if self.db.dialect == "postgresql":
             query = func.to_tsquery("simple", postgres_tsquery(words))
-            options = (
-                f"StartSel={HIT_START}, StopSel={HIT_END}, MaxWords={SNIPPET_WORDS + 8}, "
-                f'MinWords={SNIPPET_WORDS // 2}, MaxFragments=2, FragmentDelimiter=" … "'
-            )
-            snippet = func.ts_headline("simple", Message.content, query, options)
             source = _messages.join(
                 _conversations, _conversations.c.id == _messages.c.conversation_id
             )
             matches = literal_column(f"conversation_messages.{SEARCH_COLUMN}").op("@@")(query)
         else:
-            snippet = func.snippet(
-                literal_column(SEARCH_TABLE_PREFIX), 0, HIT_START, HIT_END, "…", SNIPPET_WORDS
-            )
             source = (
                 _fts.join(_keys, _keys.c.key == _fts.c.rowid)
                 .join(_messages, _messages.c.id == _keys.c.message_id)
@@ -146,7 +173,7 @@ class Search:
                 Conversation.title,
                 Message.seq,
                 Message.author_participant_id,
-                snippet.label("snippet"),
+                Message.content,
                 Message.created_at,
                 Message.edited_at,
             )

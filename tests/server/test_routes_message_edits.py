@@ -102,9 +102,7 @@ async def test_only_the_author_may_change_a_message(api: Api, server: LiveServer
     assert all(m["edited_at"] is None and not m["deleted"] for m in messages)
 
 
-async def test_someone_who_left_cannot_change_their_messages(
-    api: Api, server: LiveServer
-) -> None:
+async def test_someone_who_left_cannot_change_their_messages(api: Api, server: LiveServer) -> None:
     alice, bob = await api.register("Alice"), await api.register("Bob")
     room = await api.conversation(alice, bob)
     await _send(api, bob, room, "from bob")
