@@ -10,6 +10,7 @@ import { mountAgentList, mountAgentEditor } from "./js/views/agents.js";
 import { mountCourse } from "./js/views/course.js";
 import { mountDashboard } from "./js/views/dashboard.js";
 import { mountCourseOwner } from "./js/views/dashboard_owner.js";
+import { mountSearch, searchBox } from "./js/views/search.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -80,6 +81,7 @@ function renderNav() {
     link("#/course", "Course", (c) => /^#\/(course|foundation|assets)(\/|$)/.test(c)),
     link("#/kpis", "KPIs", (c) => c.startsWith("#/kpis")),
     ...(app.me.is_staff ? [link("#/course-analytics", "Course analytics", (c) => c.startsWith("#/course-analytics"))] : []),
+    searchBox(navigate),
     h("span", { class: "whoami" }, app.me.name),
     h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
   );
@@ -139,6 +141,8 @@ async function route() {
       cleanup = await mountCourse(main, { section, id, me: app.me, socket: app.socket, navigate });
     } else if (section === "kpis") {
       cleanup = await mountDashboard(main);
+    } else if (section === "search") {
+      await mountSearch(main, { query: id || "", navigate });
     } else if (section === "course-analytics") {
       cleanup = await mountCourseOwner(main);
     } else {

@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { h, clear, announce, randomId } from "../dom.js";
 import { MentionPicker } from "../mentions.js";
 import { Transcript } from "../transcript.js";
+import { installMessageActions } from "../message_actions.js";
 
 const TYPING_SEND_EVERY_MS = 3000;
 const TYPING_SHOW_MS = 5000;
@@ -54,6 +55,8 @@ export async function mountRoom(main, { id, socket, me }) {
     me,
     onChange: () => updateStop(),
   });
+
+  cleanups.push(installMessageActions({ transcript, socket, conversationId: id, me }));
 
   const policy = conversation.policy || {};
   const policyNote = policy.speaker ? h("span", { class: "policy" }, `Speaker: ${policy.speaker.replace("_", " ")}`) : null;
