@@ -1,11 +1,12 @@
 // Search: a box in the top bar, and a page of hits (`#/search/<words>`) that each open the
 // conversation at that message. Snippets come from the server escaped, with <mark> around
-// the matches and no other markup, so they are the one place HTML from the server is used.
+// the matches; the page rebuilds them as text and mark elements.
 
 import { request } from "../api.js";
 import { h, clear, formatTime } from "../dom.js";
 
-const MARKS_ONLY = /^(?:[^<]|<\/?mark>)*$/;
+const ENTITIES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
+const unescape = (text) => text.replace(/&(?:amp|lt|gt|quot|#x27|#39);/g, (e) => ENTITIES[e]);
 
 export function searchBox(navigate, current = "") {
   const input = h("input", {
@@ -26,11 +27,14 @@ export function searchBox(navigate, current = "") {
   return form;
 }
 
+// Built as text and <mark> elements: the snippet is never parsed as HTML.
 function snippetNode(snippet) {
   const node = h("p", { class: "hit-snippet" });
-  // The server escapes everything but the marks; anything else would not be inserted as HTML.
-  if (MARKS_ONLY.test(snippet)) node.innerHTML = snippet;
-  else node.textContent = snippet.replace(/<\/?mark>/g, "");
+  snippet.split(/(<mark>.*?<\/mark>)/).forEach((part) => {
+    const marked = /^<mark>(.*)<\/mark>$/.exec(part);
+    if (marked) node.append(h("mark", {}, unescape(marked[1])));
+    else if (part) node.append(unescape(part));
+  });
   return node;
 }
 
