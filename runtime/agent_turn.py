@@ -65,6 +65,8 @@ class AgentTurnRequest:
     delegation_chain: tuple[str, ...] = ()
     delegate: Callable[[str, str], Awaitable[str]] | None = None
     inputs: TurnInputs | None = None
+    # A last line for the agent to read (a regenerate's request, runtime/regenerate.py).
+    notice: str | None = None
     # Stops while a tool call waits for a person; the caller enforces the turn timeout on it.
     clock: TurnClock = field(default_factory=TurnClock.nested)
 
@@ -169,6 +171,8 @@ class AgentRunner:
         messages = list(history.messages)
         if request.task:
             messages.append(HumanMessage(await self._task_text(request)))
+        if request.notice:
+            messages.append(HumanMessage(request.notice))
         executor = ToolExecutor(
             self.registry,
             self.db,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import socket
@@ -34,6 +35,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime import regenerate
 from runtime.agent_turn import AgentRunner, AgentTurnRequest
 from runtime.bus import EventBus, Subscription
 from runtime.delegation import Delegation
@@ -65,6 +67,7 @@ from store.errors import Fenced, NotFound
 from store.ids import new_id
 from store.messages import Messages
 from store.models import Agent, Conversation, ConversationMessage, ConversationParticipant, User
+from store.regenerations import REGENERATE_TYPE, regenerate_target
 from store.triggers import (
     PENDING_LIMIT,
     STALE_ERROR,
@@ -234,6 +237,31 @@ class ConversationRuntime:
                 await self._interrupt(conversation_id, user_id, appended.message.seq)
         # A resend wakes the worker too: if the first send was never answered (its process
         # died), the claim finds it owed and answers it; if it was, the claim finds nothing.
+        self._wake(conversation_id)
+        return result
+
+    async def post_regenerate(
+        self, conversation_id: str, user_id: str, seq: int, *, client_msg_id: str | None = None
+    ) -> PostResult:
+        """Ask the agent that wrote the reply at `seq` for another version: a `regenerate`
+        message, owed an answer like a person's (see runtime/regenerate.py)."""
+        target = await regenerate_target(self.db, conversation_id, seq)
+        _, participant, name = await self._poster(conversation_id, user_id)
+        if participant is None:
+            participant, name = await self._join(conversation_id, user_id)
+        appended = await self.messages.append(
+            conversation_id,
+            "",
+            author_participant_id=participant.id,
+            client_msg_id=client_msg_id,
+            type=REGENERATE_TYPE,
+            meta=target.marker_meta(),
+            created_by=user_id,
+            triggers=True,
+        )
+        result = self._result(appended.message, participant, name, created=appended.created)
+        if appended.created:
+            await self._publish_message(conversation_id, result)
         self._wake(conversation_id)
         return result
 
@@ -424,10 +452,17 @@ class ConversationRuntime:
         policy = self._policy(conversation)
         trigger = self._next_trigger(claim.owed, policy)
         try:
-            speakers = await self.router.first_speakers(
-                roster, policy, trigger.text, last_agent_id=last_agent
-            )
-            note = None if speakers else await self._routing_note(conversation, roster, trigger)
+            if trigger.regenerate is not None:
+                speakers = regenerate.speakers(roster, trigger.regenerate)
+                note = None if speakers else regenerate.gone_note(trigger.regenerate)
+                trigger.regenerate["original"] = await self._regenerated_text(
+                    conversation_id, trigger.regenerate
+                )
+            else:
+                speakers = await self.router.first_speakers(
+                    roster, policy, trigger.text, last_agent_id=last_agent
+                )
+                note = None if speakers else await self._routing_note(conversation, roster, trigger)
         except Exception:
             # Answered at most once: a trigger that cannot be routed is not retried forever.
             log.exception("routing seq %s of %s failed", trigger.seq, conversation_id)
@@ -461,9 +496,27 @@ class ConversationRuntime:
             await self.post_system_message(conversation_id, *note)
         return more
 
+    async def _regenerated_text(self, conversation_id: str, request: dict[str, Any]) -> str | None:
+        """The current text of the message a regenerated reply answered."""
+        seq = request.get("trigger_seq")
+        if not isinstance(seq, int):
+            return None
+        try:
+            message = await self.messages.get(conversation_id, seq)
+        except NotFound:
+            return None
+        return message.content if message.deleted_at is None else None
+
     @staticmethod
     def _next_trigger(owed: list[Owed], policy: ConversationPolicy) -> Trigger:
-        """The oldest owed message, or (coalescing) everything owed, as one trigger."""
+        """The oldest owed message, or (coalescing) everything owed, as one trigger. A
+        regenerate is a trigger of its own: never coalesced with messages."""
+        first = regenerate.request_of(owed[0].meta, owed[0].type)
+        if first is not None:
+            return Trigger(owed[0].seq, owed[0].user_id, [], regenerate=dict(first))
+        owed = list(
+            itertools.takewhile(lambda o: regenerate.request_of(o.meta, o.type) is None, owed)
+        )
         if policy.mid_turn == MidTurn.COALESCE:
             return Trigger(owed[-1].seq, owed[-1].user_id, [o.content for o in owed])
         return Trigger(owed[0].seq, owed[0].user_id, [owed[0].content])
@@ -495,6 +548,8 @@ class ConversationRuntime:
         that is not in the room, or (one person, several agents, nobody mentioned) no policy
         routes it; the latter once until an agent speaks again. `delegated` answered the
         message as delegates (their mention was the hand-off's, not a miss)."""
+        if trigger.regenerate is not None:
+            return None
         handles = parse_mentions(trigger.text)
         absent = [h for h in handles if not self._reached(roster.by_handle(h), delegated)]
         absent = [h for h in absent if h in await self.triggers.existing_handles(absent)]
@@ -543,8 +598,8 @@ class ConversationRuntime:
                 raise LeaseLostError(f"lease on {conversation_id} lost")
             if outcome.status == TurnStatus.CANCELLED:
                 return
-            if outcome.status != TurnStatus.COMPLETED:
-                continue
+            if outcome.status != TurnStatus.COMPLETED or run.trigger.regenerate is not None:
+                continue  # a regenerated reply hands on to nobody: the first version did
             for agent in self.router.mentioned(
                 run.roster, outcome.content, exclude_agent_id=speaker.agent_id
             ):
@@ -690,6 +745,7 @@ class ConversationRuntime:
             delegation_chain=delegation.chain,
             delegate=delegation,
             inputs=inputs,
+            notice=self._regenerate_notice(run, parent),
         )
         runner_task = asyncio.create_task(self.runner.run(request))
         running = self.registry.add(conversation_id, turn.id, runner_task, parent_turn_id)
@@ -741,6 +797,13 @@ class ConversationRuntime:
                 refusals.append(refusal)
 
         return check
+
+    @staticmethod
+    def _regenerate_notice(run: TriggerRun, parent: Delegation | None) -> str | None:
+        request = run.trigger.regenerate
+        if request is None or parent is not None:
+            return None
+        return regenerate.notice(request, request.get("original"))
 
     def _inherited_reason(self, conversation_id: str, parent: Delegation | None) -> dict[str, Any]:
         """Why a turn was cancelled from outside: shutdown, or its caller's cancellation."""

@@ -22,6 +22,8 @@ EventType = Literal[
     "participant.removed",
     "participant.added",
     "message.tagged",
+    "message.updated",
+    "message.deleted",
 ]
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.quoting import label as quoted_label
+from runtime.regenerate import superseded
 from store.db import Database
 from store.enums import MemberKind, MessageKind
 from store.errors import NotFound
@@ -237,7 +238,10 @@ async def build_history(
             await update_.apply(session, conversation_id)
     summary = update_.text if update_ is not None else mark.text
     messages = []
+    hidden = superseded([message for message, _ in recent])
     for message, author in recent:
+        if message.id in hidden:
+            continue
         converted = to_model_message(message, author, agent_id)
         if converted is not None:
             messages.append(converted)

@@ -29,6 +29,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from runtime.offline_intents import help_text, natural_request, readable
+from runtime.regenerate import parse_notice
 
 SELECT_PREFIX = "Select the next speaker"
 WORD = re.compile(r"\S+\s*")
@@ -214,11 +215,19 @@ class OfflineChatModel(StreamingFromReply):
         request = _strip_address(_last_human(messages) or "")
         if request.strip().lower() == "/help":
             return help_text(name, tools), []
+        # A regenerate asks again for the message it quotes: answer that, and say which take.
+        again = parse_notice(_last_human(messages) or "")
+        if again is not None:
+            request = _strip_address(again[0])
         call = _tool_request(request, tools)
         if call is None:
             call = natural_request(request, tools, _agent_handle(system))
         if call is not None:
             return "", [call]
+        if again is not None:
+            return f"{_answer(name, request)} (version {again[1]})" + _attachments_seen(
+                messages
+            ), []
         return _answer(name, request) + _attachments_seen(messages), []
 
 

@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from runtime import regenerate
 from runtime.history import SummaryMark, SummaryUpdate
 from runtime.locks import Lease
 from runtime.roster import Candidate, Roster
@@ -27,6 +28,8 @@ class Trigger:
     seq: int
     user_id: str | None
     texts: list[str]
+    # Set for a regenerate (runtime/regenerate.py): the reply to write another version of.
+    regenerate: dict[str, Any] | None = None
 
     @property
     def text(self) -> str:
@@ -119,6 +122,8 @@ class FinishedTurn:
             meta["error"] = self.error
         if self.error_code:
             meta["error_code"] = self.error_code
+        if self.run.trigger.regenerate is not None and not self.parent_turn_id:
+            meta.update(regenerate.reply_meta(self.run.trigger.regenerate))
         if self.status == TurnStatus.CANCELLED:
             meta["cancelled"] = {**(self.cancelled_by or {}), "partial": True}
             meta["empty"] = not self.content

@@ -51,4 +51,8 @@ def message_to_wire(
         "created_at": iso(message.created_at),
         "tab": message.tab,
         "tagged_at": iso(message.tagged_at),
+        # Edits and deletes (store/message_edits.py): a deleted message's content is "".
+        "edited_at": iso(message.edited_at),
+        "deleted": message.deleted_at is not None,
+        "edit_seq": message.edit_seq or 0,
     }

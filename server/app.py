@@ -17,8 +17,11 @@ from server import auth, errors
 from server.log_redaction import install_redaction
 from server.routes import agents, conversations, course, groups, prompts, status, tools, users
 from server.routes.kpi_routers import ROUTERS as KPI_ROUTERS
+from server.routes.message_edits import router as message_edits_router
 from server.routes.message_tabs import router as message_tabs_router
 from server.routes.profile import router as profile_router
+from server.routes.regenerate import router as regenerate_router
+from server.routes.search import router as search_router
 from server.routes.status import product_version
 from server.routes.uploads import router as uploads_router
 from server.routes.usage import router as usage_router
@@ -61,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(usage_router)
     app.include_router(uploads_router)
     app.include_router(profile_router)
+    for router in (message_edits_router, regenerate_router, search_router):
+        app.include_router(router)
     for router in KPI_ROUTERS:
         app.include_router(router)
     app.include_router(message_tabs_router)

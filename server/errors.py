@@ -34,6 +34,10 @@ CODE_STATUS = {
     "rate_limited": 429,
     "budget_exceeded": 429,
     "attachment_unavailable": 422,
+    # Message edits, deletes and regenerations.
+    "not_author": 403,
+    "not_editable": 409,
+    "not_agent_reply": 400,
 }
 HTTP_CODES = {
     400: "invalid_request",

@@ -49,6 +49,9 @@ class Owed:
     seq: int
     user_id: str | None
     content: str
+    # A `regenerate` message (store/regenerations.py) asks for another version of a reply.
+    type: str | None = None
+    meta: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,13 @@ async def claim_in(session: AsyncSession, conversation_id: str) -> Claim:
 
 async def _owed(session: AsyncSession, conversation_id: str, after: int, upto: int) -> list[Owed]:
     rows = await session.execute(
-        select(ConversationMessage.seq, Participant.user_id, ConversationMessage.content)
+        select(
+            ConversationMessage.seq,
+            Participant.user_id,
+            ConversationMessage.content,
+            ConversationMessage.type,
+            ConversationMessage.meta,
+        )
         .join(Participant, Participant.id == ConversationMessage.author_participant_id)
         .where(
             ConversationMessage.conversation_id == conversation_id,

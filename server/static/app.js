@@ -12,6 +12,7 @@ import { mountDashboard } from "./js/views/dashboard.js";
 import { mountCourseOwner } from "./js/views/dashboard_owner.js";
 import { mountUsage } from "./js/views/usage.js";
 import { mountProfile } from "./js/views/profile.js";
+import { mountSearch, searchBox } from "./js/views/search.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -84,6 +85,7 @@ function renderNav() {
     link("#/usage", "Usage", (c) => c.startsWith("#/usage")),
     ...(app.me.is_staff ? [link("#/course-analytics", "Course analytics", (c) => c.startsWith("#/course-analytics"))] : []),
     link("#/profile", "Profile", (c) => c.startsWith("#/profile")),
+    searchBox(navigate),
     h("span", { class: "whoami" }, app.me.name),
     h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
   );
@@ -143,6 +145,8 @@ async function route() {
       cleanup = await mountCourse(main, { section, id, me: app.me, socket: app.socket, navigate });
     } else if (section === "kpis") {
       cleanup = await mountDashboard(main);
+    } else if (section === "search") {
+      await mountSearch(main, { query: id || "", navigate });
     } else if (section === "course-analytics") {
       cleanup = await mountCourseOwner(main);
     } else if (section === "usage") {

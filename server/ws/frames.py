@@ -43,6 +43,8 @@ class Subscribe(Frame):
     type: Literal["subscribe"]
     conversation_id: ConversationId
     after_seq: Seq = 0
+    # The last `edit_seq` the client saw (server/ws/edit_replay.py); None: it knows none.
+    after_edit_seq: Seq | None = None
 
 
 class Unsubscribe(Frame):

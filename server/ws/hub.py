@@ -31,6 +31,7 @@ from server.transcript import Transcript
 from server.turn_activity import running_turn_frames
 from server.ws.codes import Close
 from server.ws.connection import Connection, encode
+from server.ws.edit_replay import replay_changes
 from server.ws.frames import FrameError
 from server.ws.presence_feed import PresenceFeed
 from server.ws.sequencer import Sequencer
@@ -127,7 +128,13 @@ class Hub:
         await asyncio.gather(*self._closing, return_exceptions=True)
 
     async def subscribe(
-        self, connection: Connection, conversation_id: str, after_seq: int, ref: Any
+        self,
+        connection: Connection,
+        conversation_id: str,
+        after_seq: int,
+        ref: Any,
+        *,
+        after_edit_seq: int | None = None,
     ) -> None:
         assert connection.user is not None
         if after_seq > MAX_SEQ:
@@ -150,8 +157,12 @@ class Hub:
             if after_seq > 0:
                 last_seq = await Messages(db).last_seq(conversation_id)
                 watch.last_seq = min(after_seq, last_seq)
+            had = watch.last_seq
             await self._replay(connection, watch)
             await replay_tabs(db, connection, conversation_id, min(after_seq, watch.last_seq))
+            last_edit_seq = await replay_changes(
+                db, connection, conversation_id, upto_seq=had, after_edit_seq=after_edit_seq
+            )
             await self._replay_running_turns(connection, watch)
         except BaseException:
             await self.unsubscribe(connection, conversation_id, announce=False)
@@ -162,6 +173,7 @@ class Hub:
                 "conversation_id": conversation_id,
                 "last_seq": watch.last_seq,
                 "role": role,
+                "last_edit_seq": last_edit_seq,
             },
             ref,
         )

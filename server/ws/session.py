@@ -220,7 +220,11 @@ class Session:
 
     async def _subscribe(self, frame: Any) -> None:
         await self.services.hub.subscribe(
-            self.connection, frame.conversation_id, frame.after_seq, frame.ref
+            self.connection,
+            frame.conversation_id,
+            frame.after_seq,
+            frame.ref,
+            after_edit_seq=frame.after_edit_seq,
         )
 
     async def _unsubscribe(self, frame: Any) -> None:

@@ -32,6 +32,7 @@ from store.models.elevate import (
 )
 from store.models.groups import Group, GroupMember
 from store.models.memories import Memory
+from store.models.message_edits import MessageEdit
 from store.models.uploads import Upload
 from store.models.usage import UsageBudget, UsageRecord
 
@@ -54,6 +55,7 @@ __all__ = [
     "GroupMember",
     "KpiTarget",
     "Memory",
+    "MessageEdit",
     "PlaybookPrompt",
     "Prompt",
     "SupportTicket",

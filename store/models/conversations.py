@@ -57,6 +57,9 @@ class Conversation(Base):
     # The fencing token of the conversation's current lease holder: each holder takes the next
     # one when it claims the conversation, and its turn and reply writes require it unchanged.
     fence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The counter edits and deletes of its messages take their `edit_seq` from (they keep
+    # their message's `seq`), so a client resuming by seq also learns of later edits.
+    edit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ConversationParticipant(Base):
@@ -129,6 +132,12 @@ class ConversationMessage(Base):
     # state) and when a person last changed the tab or the tags (None: never).
     tab: Mapped[str | None] = choice(MessageTab, nullable=True)
     tagged_at: Mapped[datetime | None]
+    # Edits and deletes (store/message_edits.py): when the content last changed, when it was
+    # deleted (a tombstone: the row and its seq stay, the content is gone), and the
+    # conversation's `edit_seq` that the latest of them took.
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    edit_seq: Mapped[int | None] = mapped_column(Integer)
 
 
 class AgentTurn(Base):

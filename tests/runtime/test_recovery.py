@@ -15,6 +15,7 @@ from store.conversations import Conversations
 from store.db import Database
 from store.messages import Messages
 from store.models import Agent, User
+from store.regenerations import REGENERATE_TYPE, regenerate_target
 from store.triggers import STALE_ERROR
 from store.turns import Turns
 from tests.runtime.group_harness import (
@@ -200,3 +201,39 @@ async def test_an_unrouted_message_in_a_multi_agent_room_gets_one_note(world: Wo
         (None, hint),
     ]
     assert len(world.runner.requests) == 1
+
+
+async def test_a_regenerate_a_dead_process_acknowledged_is_answered_once(
+    db: Database, redis_url: str | None
+) -> None:
+    ann, alpha, room = await one_agent_room(db)
+    async with open_world(db, redis_url) as world:
+        world.runner.script(alpha, "First take.")
+        await world.post(room, ann, "plan the launch")
+        await world.idle(room)
+    reply = (await Messages(db).after(room))[-1]
+    target = await regenerate_target(db, room, reply.seq)
+    participant = await Conversations(db).participant_for_user(room, ann.id)
+    assert participant is not None
+    await Messages(db).append(
+        room,
+        "",
+        author_participant_id=participant.id,
+        type=REGENERATE_TYPE,
+        meta=target.marker_meta(),
+        created_by=ann.id,
+        triggers=True,
+    )
+
+    async with open_world(db, redis_url) as world:
+        world.runner.script(alpha, "Second take.")
+        await world.idle(room)
+        (request,) = world.runner.requests
+        assert request.notice is not None and "plan the launch" in request.notice
+    messages = await Messages(db).after(room)
+    assert [m.seq for m in messages] == [1, 2, 3, 4]
+    assert messages[-1].content == "Second take."
+    assert messages[-1].meta["regenerates"]["message_id"] == reply.id
+    async with open_world(db, redis_url) as again:
+        await again.idle(room)
+        assert again.runner.requests == []

@@ -1,7 +1,7 @@
 """uploads: files attached to messages and avatars (their bytes live in blob storage)
 
 Revision ID: 0014_uploads_profile
-Revises: 0012_message_tabs
+Revises: 0013_message_edits_search
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import store.base
 
 revision: str = "0014_uploads_profile"
-down_revision: str | None = "0012_message_tabs"
+down_revision: str | None = "0013_message_edits_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,6 +6,7 @@ import { MentionPicker } from "../mentions.js";
 import { MessageTabs } from "../message_tabs.js";
 import { Transcript } from "../transcript.js";
 import { AttachmentTray } from "../attachments.js";
+import { installMessageActions } from "../message_actions.js";
 
 const TYPING_SEND_EVERY_MS = 3000;
 const TYPING_SHOW_MS = 5000;
@@ -65,6 +66,8 @@ export async function mountRoom(main, { id, socket, me }) {
     decorate: (el, message) => tabs.decorate(el, message),
   });
   tabs.list = transcript.list;
+
+  cleanups.push(installMessageActions({ transcript, socket, conversationId: id, me }));
 
   const policy = conversation.policy || {};
   const policyNote = policy.speaker ? h("span", { class: "policy" }, `Speaker: ${policy.speaker.replace("_", " ")}`) : null;
