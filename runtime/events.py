@@ -21,6 +21,8 @@ EventType = Literal[
     "presence",
     "participant.removed",
     "participant.added",
+    "participant.updated",
+    "conversation.deleted",
 ]
 
 

@@ -17,6 +17,8 @@ from server import auth, errors
 from server.log_redaction import install_redaction
 from server.routes import agents, conversations, course, groups, prompts, status, tools, users
 from server.routes.kpi_routers import ROUTERS as KPI_ROUTERS
+from server.routes.notifications import router as notifications_router
+from server.routes.rooms import router as rooms_router
 from server.routes.status import product_version
 from server.security_headers import SecurityHeaders
 from server.services import open_services
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, users, agents, tools, groups, prompts, conversations, status):
         app.include_router(module.router)
     app.include_router(course.router)
+    app.include_router(rooms_router)
+    app.include_router(notifications_router)
     for router in KPI_ROUTERS:
         app.include_router(router)
     app.include_router(endpoint.router)

@@ -32,6 +32,7 @@ from store.models.elevate import (
 )
 from store.models.groups import Group, GroupMember
 from store.models.memories import Memory
+from store.models.reads import ConversationRead, Notification
 
 __all__ = [
     "AbTest",
@@ -43,6 +44,7 @@ __all__ = [
     "Conversation",
     "ConversationMessage",
     "ConversationParticipant",
+    "ConversationRead",
     "CourseModule",
     "CsvMapping",
     "Customer",
@@ -52,6 +54,7 @@ __all__ = [
     "GroupMember",
     "KpiTarget",
     "Memory",
+    "Notification",
     "PlaybookPrompt",
     "Prompt",
     "SupportTicket",

@@ -49,6 +49,8 @@ class Conversation(Base):
     # The fencing token of the conversation's current lease holder: each holder takes the next
     # one when it claims the conversation, and its turn and reply writes require it unchanged.
     fence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set by the owner: the room leaves the main list (it stays readable and can come back).
+    archived_at: Mapped[datetime | None]
 
 
 class ConversationParticipant(Base):
