@@ -4,7 +4,9 @@ import { api, session, onUnauthorized } from "./js/api.js";
 import { h, clear, announce } from "./js/dom.js";
 import { Socket } from "./js/socket.js";
 import { mountAuth } from "./js/views/auth.js";
-import { mountConversationList, mountNewConversation } from "./js/views/conversations.js";
+import { mountNewConversation } from "./js/views/conversations.js";
+import { mountConversationList } from "./js/views/inbox.js";
+import { Attention } from "./js/attention.js";
 import { mountRoom } from "./js/views/room.js";
 import { mountAgentList, mountAgentEditor } from "./js/views/agents.js";
 import { mountCourse } from "./js/views/course.js";
@@ -21,6 +23,7 @@ const app = {
   status: null,
   cleanup: null,
   routeToken: 0,
+  attention: new Attention(),
 };
 window.elevate = app;
 
@@ -49,9 +52,11 @@ function startSocket() {
     }
   });
   app.socket.connect();
+  app.attention.start(app.socket);
 }
 
 function stopSocket() {
+  app.attention.stop();
   app.socket?.close();
   app.socket = null;
 }
@@ -75,11 +80,13 @@ function renderNav() {
     h("a", { href, "aria-current": match(current) ? "page" : null }, label);
   nav.append(
     link("#/", "Conversations", (c) => c === "#/" || c.startsWith("#/c/")),
+    app.attention.unreadBadge,
     link("#/new", "New", (c) => c === "#/new"),
     link("#/agents", "Agents", (c) => c.startsWith("#/agents")),
     link("#/course", "Course", (c) => /^#\/(course|foundation|assets)(\/|$)/.test(c)),
     link("#/kpis", "KPIs", (c) => c.startsWith("#/kpis")),
     ...(app.me.is_staff ? [link("#/course-analytics", "Course analytics", (c) => c.startsWith("#/course-analytics"))] : []),
+    app.attention.bell,
     h("span", { class: "whoami" }, app.me.name),
     h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
   );
@@ -142,7 +149,7 @@ async function route() {
     } else if (section === "course-analytics") {
       cleanup = await mountCourseOwner(main);
     } else {
-      await mountConversationList(main);
+      cleanup = await mountConversationList(main, { socket: app.socket });
     }
     // A newer navigation won while this view was loading: undo what this one set up.
     if (token !== app.routeToken) cleanup?.();

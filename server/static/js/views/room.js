@@ -4,6 +4,8 @@ import { api } from "../api.js";
 import { h, clear, announce, randomId } from "../dom.js";
 import { MentionPicker } from "../mentions.js";
 import { Transcript } from "../transcript.js";
+import { trackReading } from "../read_marker.js";
+import { mountRoomSettings } from "./room_settings.js";
 
 const TYPING_SEND_EVERY_MS = 3000;
 const TYPING_SHOW_MS = 5000;
@@ -72,6 +74,12 @@ export async function mountRoom(main, { id, socket, me }) {
       composer,
     ),
   );
+
+  cleanups.push(trackReading({ id, socket }));
+  cleanups.push(mountRoomSettings({
+    id, conversation, me, socket, titleEl: title, navigate: (hash) => { location.hash = hash; },
+    tools: main.querySelector(".room-tools"), after: main.querySelector(".room-header"),
+  }));
 
   // ---- participants, presence, typing ----------------------------------------------------
 
