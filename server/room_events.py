@@ -13,8 +13,10 @@ from typing import Any
 from runtime.events import event
 from runtime.user_events import publish_to_users, user_event
 from server.schemas.conversations import ConversationPublic
+from server.schemas.groups import MemberPublic
 from server.services import Services
 from store.conversations import Conversations
+from store.group_directory import member_names
 from store.models import Conversation
 from store.read_positions import ReadPositions
 
@@ -91,3 +93,16 @@ async def announce_removed(
 async def announce_deleted(services: Services, conversation_id: str, user_ids: list[str]) -> None:
     await services.bus.publish(conversation_id, event("conversation.deleted", conversation_id))
     await announce_removed(services, conversation_id, user_ids, "deleted")
+
+
+async def named_members(db: Any, members: list[Any]) -> list[dict[str, Any]]:
+    """Group members with their display names (and agents' handles), for the groups page."""
+    names = await member_names(db, members)
+    return [
+        {
+            **MemberPublic.model_validate(m).model_dump(),
+            "name": names[m.id][0],
+            "handle": names[m.id][1],
+        }
+        for m in members
+    ]

@@ -139,3 +139,25 @@ async def test_the_list_moves_across_processes(make_settings, redis_url: str | N
             activity = await b.until(lambda f: f["type"] == "conversation.activity")
             assert activity["unread"] == 1
         await api.close()
+
+
+async def test_joining_a_group_brings_its_conversations_to_the_list(
+    api: Api, server: LiveServer
+) -> None:
+    alice, bob = await api.register("Alice"), await api.register("Bob")
+    agent = await api.ok("POST", "/api/agents", alice, json={"name": "Planner"})
+    group = await api.ok("POST", "/api/groups", alice, json={"name": "Team"})
+    members = f"/api/groups/{group['id']}/members"
+    await api.ok("POST", members, alice, json={"kind": "agent", "agent_id": agent["id"]})
+    room = await api.conversation(alice, group_id=group["id"], title="Team room")
+    async with socket(server, bob.token) as b:
+        joined = await api.ok("POST", members, alice, json={"kind": "user", "user_id": bob.id})
+        assert joined["name"] == "Bob"
+        added = await b.until(lambda f: f["type"] == "conversation.added")
+        assert added["conversation_id"] == room["id"] and added["conversation"]["role"] == "member"
+        listed = {m["name"]: m for m in await api.ok("GET", members, bob)}
+        assert listed["Planner"]["handle"] == "planner" and listed["Alice"]["role"] == "admin"
+        await api.ok("DELETE", f"{members}/{joined['id']}", bob)
+        removed = await b.until(lambda f: f["type"] == "conversation.removed")
+        assert removed["conversation_id"] == room["id"] and removed["reason"] == "left"
+    assert (await api.call("GET", members, bob)).status_code == 404
