@@ -7,6 +7,7 @@ import { mountAuth } from "./js/views/auth.js";
 import { mountNewConversation } from "./js/views/conversations.js";
 import { mountConversationList } from "./js/views/inbox.js";
 import { Attention } from "./js/attention.js";
+import { mountGroupList, mountGroup } from "./js/views/groups.js";
 import { mountRoom } from "./js/views/room.js";
 import { mountAgentList, mountAgentEditor } from "./js/views/agents.js";
 import { mountCourse } from "./js/views/course.js";
@@ -81,8 +82,9 @@ function renderNav() {
   nav.append(
     link("#/", "Conversations", (c) => c === "#/" || c.startsWith("#/c/")),
     app.attention.unreadBadge,
-    link("#/new", "New", (c) => c === "#/new"),
+    link("#/new", "New", (c) => c.startsWith("#/new")),
     link("#/agents", "Agents", (c) => c.startsWith("#/agents")),
+    link("#/groups", "Groups", (c) => c.startsWith("#/groups")),
     link("#/course", "Course", (c) => /^#\/(course|foundation|assets)(\/|$)/.test(c)),
     link("#/kpis", "KPIs", (c) => c.startsWith("#/kpis")),
     ...(app.me.is_staff ? [link("#/course-analytics", "Course analytics", (c) => c.startsWith("#/course-analytics"))] : []),
@@ -137,7 +139,11 @@ async function route() {
     if (section === "c" && id) {
       cleanup = await mountRoom(main, { id, socket: app.socket, me: app.me });
     } else if (section === "new") {
-      await mountNewConversation(main, { me: app.me, navigate });
+      await mountNewConversation(main, { me: app.me, navigate, groupId: id });
+    } else if (section === "groups" && id) {
+      await mountGroup(main, { id, me: app.me });
+    } else if (section === "groups") {
+      await mountGroupList(main);
     } else if (section === "agents" && id) {
       await mountAgentEditor(main, { id, navigate });
     } else if (section === "agents") {

@@ -21,12 +21,12 @@ function select(name, options) {
   return h("select", { name }, options.map(([value, label]) => h("option", { value }, label)));
 }
 
-export async function mountNewConversation(main, { me, navigate }) {
+export async function mountNewConversation(main, { me, navigate, groupId }) {
   const [agents, groups] = await Promise.all([api.agents(), api.groups().catch(() => [])]);
   const title = h("input", { type: "text", name: "title", required: true, maxlength: "300" });
   const group = h("select", { name: "group" },
     h("option", { value: "" }, "No group"),
-    groups.map((g) => h("option", { value: g.id }, g.name)),
+    groups.map((g) => h("option", { value: g.id, selected: g.id === groupId }, g.name)),
   );
   const speaker = select("speaker", SPEAKERS);
   const midTurn = select("mid_turn", MID_TURN);
