@@ -54,10 +54,11 @@ class RoomActivity:
         self.reads = ReadPositions(db)
         self.notifications = Notifications(db)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     def message_stored(self, conversation_id: str, message: dict[str, Any]) -> None:
         """The runtime's hook, called once per new message after its room heard it."""
-        if message.get("kind") != "participant":
+        if self._closed or message.get("kind") != "participant":
             return
         task = asyncio.create_task(self._announce(conversation_id, message))
         self._tasks.add(task)
@@ -69,6 +70,7 @@ class RoomActivity:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
+        self._closed = True
         await self.settle()
 
     async def _announce(self, conversation_id: str, message: dict[str, Any]) -> None:
