@@ -162,6 +162,8 @@ class ConversationRuntime:
         self._stopping = asyncio.Event()
         self._suspects: dict[str, tuple[Any, ...]] = {}
         self._closed = False
+        # Called with (conversation_id, message) after each new message is announced.
+        self.message_listeners: list[Callable[[str, dict[str, Any]], None]] = []
 
     async def start(self) -> None:
         """Listen for cancels sent by other processes (a user's socket may live elsewhere),
@@ -1047,3 +1049,5 @@ class ConversationRuntime:
             conversation_id,
             event("message", conversation_id, seq=result.seq, message=result.message),
         )
+        for listener in self.message_listeners:
+            listener(conversation_id, result.message)

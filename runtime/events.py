@@ -24,6 +24,8 @@ EventType = Literal[
     "message.tagged",
     "message.updated",
     "message.deleted",
+    "participant.updated",
+    "conversation.deleted",
 ]
 
 

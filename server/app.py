@@ -19,8 +19,10 @@ from server.routes import agents, conversations, course, groups, prompts, status
 from server.routes.kpi_routers import ROUTERS as KPI_ROUTERS
 from server.routes.message_edits import router as message_edits_router
 from server.routes.message_tabs import router as message_tabs_router
+from server.routes.notifications import router as notifications_router
 from server.routes.profile import router as profile_router
 from server.routes.regenerate import router as regenerate_router
+from server.routes.rooms import router as rooms_router
 from server.routes.search import router as search_router
 from server.routes.status import product_version
 from server.routes.uploads import router as uploads_router
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(profile_router)
     for router in (message_edits_router, regenerate_router, search_router):
         app.include_router(router)
+    app.include_router(rooms_router)
+    app.include_router(notifications_router)
     for router in KPI_ROUTERS:
         app.include_router(router)
     app.include_router(message_tabs_router)

@@ -41,6 +41,8 @@ class Services:
     sockets: Any = None
     playbook: Any = None
     blobs: Any = None
+    user_feed: Any = None
+    activity: Any = None
 
 
 async def migrate_if_needed(url: str) -> bool:
@@ -73,8 +75,10 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     from runtime.conversation import ConversationRuntime
     from runtime.embeddings import attach_embedder
     from runtime.playbook import PlaybookRunner
+    from runtime.room_activity import RoomActivity
     from server.ws.hub import Hub
     from server.ws.sockets import Sockets
+    from server.ws.user_feed import UserFeed
     from tools.registry import registry
 
     url = settings.resolved_database_url
@@ -101,6 +105,10 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         services = Services(settings, db, bus, lock, presence, runtime, LoginLimits(failures))
         services.playbook = PlaybookRunner(db, settings, bus)
         stack.push_async_callback(services.playbook.close)
+        services.activity = RoomActivity(db, bus, presence)
+        runtime.message_listeners.append(services.activity.message_stored)
+        stack.push_async_callback(services.activity.close)
+        services.user_feed = UserFeed(bus)
         services.hub = Hub(services)
         stack.push_async_callback(services.hub.close)
         services.sockets = Sockets(services)

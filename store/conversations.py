@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 
 from store import crud
 from store.agents import require_live
 from store.base import utcnow
 from store.db import Database
 from store.enums import MemberKind, Role
-from store.errors import InvalidValue
+from store.errors import InvalidValue, NotFound
 from store.models import Conversation, ConversationParticipant, GroupMember
 
 
@@ -215,3 +215,25 @@ class Conversations:
         )
         async with self.db.read() as session:
             return await session.scalar(query)
+
+    async def set_role(
+        self, conversation_id: str, participant_id: str, role: str
+    ) -> ConversationParticipant:
+        """Change a participant's role (the role is read on every request and frame)."""
+        async with crud.writing(self.db, "conversation_participants") as session:
+            participant = await crud.fetch(
+                session, ConversationParticipant, participant_id, conversation_id=conversation_id
+            )
+            if participant.is_removed:
+                raise NotFound("conversation_participants", participant_id)
+            crud.assign(participant, role=role)
+        return participant
+
+    async def set_archived(self, conversation_id: str, archived: bool) -> Conversation:
+        return await self.update(conversation_id, archived_at=utcnow() if archived else None)
+
+    async def delete(self, conversation_id: str) -> None:
+        """Delete the conversation with its messages, participants, turns and read positions
+        (the foreign keys cascade)."""
+        async with self.db.session() as session:
+            await session.execute(delete(Conversation).where(Conversation.id == conversation_id))

@@ -24,6 +24,13 @@ from server.deps import (
 )
 from server.errors import forbidden
 from server.limits import check_content
+from server.room_events import (
+    announce_added,
+    announce_removed,
+    announce_updated,
+    list_items,
+    readers,
+)
 from server.schemas.conversations import (
     CancelIn,
     ConversationCreate,
@@ -66,7 +73,11 @@ async def _group_agents(
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ConversationPublic)
 async def create_conversation(
-    body: ConversationCreate, user: CurrentUser, conversations: ConversationsDep, db: DatabaseDep
+    body: ConversationCreate,
+    user: CurrentUser,
+    conversations: ConversationsDep,
+    db: DatabaseDep,
+    services: ServicesDep,
 ) -> ConversationPublic:
     """A conversation in a group needs a say in the group (members and admins, not observers);
     the group's agents join it, so they answer there."""
@@ -82,12 +93,16 @@ async def create_conversation(
     public.role = ADMIN
     rows = await conversations.participants(conversation.id)
     public.participants = [ParticipantPublic(**p) for p in await participants_to_wire(db, rows)]
+    await announce_added(services, conversation.id, await readers(services, conversation.id))
     return public
 
 
 @router.get("", response_model=list[ConversationPublic])
-async def list_conversations(user: CurrentUser, conversations: ConversationsDep) -> list[Any]:
-    return await conversations.list_for_user(user.id)
+async def list_conversations(
+    user: CurrentUser, conversations: ConversationsDep, services: ServicesDep
+) -> list[Any]:
+    """Mine, the latest message first, each with my unread count and its last message."""
+    return await list_items(services, user.id, await conversations.list_for_user(user.id))
 
 
 @router.get("/{conversation_id}", response_model=ConversationPublic)
@@ -109,14 +124,16 @@ async def update_conversation(
     user: CurrentUser,
     conversations: ConversationsDep,
     db: DatabaseDep,
+    services: ServicesDep,
 ) -> ConversationPublic:
+    """Rename or change the policy; everyone who reads it hears `conversation.updated`."""
     role = await require_conversation(db, conversation_id, user.id, ADMIN)
     fields = body.model_dump(exclude_unset=True)
     if "policy" in fields:
         fields["policy"] = ConversationPolicy.from_config(fields["policy"]).to_config()
-    public = ConversationPublic.model_validate(
-        await conversations.update(conversation_id, **fields)
-    )
+    updated = await conversations.update(conversation_id, **fields)
+    await announce_updated(services, updated)
+    public = ConversationPublic.model_validate(updated)
     public.role = role
     return public
 
@@ -147,6 +164,8 @@ async def add_participant(
     await services.bus.publish(
         conversation_id, event("participant.added", conversation_id, participant=wire)
     )
+    if participant.user_id is not None:
+        await announce_added(services, conversation_id, [participant.user_id])
     return wire
 
 
@@ -166,6 +185,10 @@ async def remove_participant(
     mine = await conversations.participant_for_user(conversation_id, user.id)
     if (mine is None or mine.id != participant_id) and role != ADMIN:
         raise forbidden("only the conversation's admins may remove other participants")
+    conversation = await conversations.get(conversation_id)
+    owner = await conversations.participant_for_user(conversation_id, conversation.created_by)
+    if owner is not None and owner.id == participant_id and user.id != conversation.created_by:
+        raise forbidden("the owner stays; only they may leave")
     removed = await conversations.remove_participant(conversation_id, participant_id)
     await services.bus.publish(
         conversation_id,
@@ -177,6 +200,9 @@ async def remove_participant(
             agent_id=removed.agent_id,
         ),
     )
+    if removed.user_id is not None:
+        reason = "left" if removed.user_id == user.id else "removed"
+        await announce_removed(services, conversation_id, [removed.user_id], reason)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -15,6 +15,7 @@ from runtime.events import event
 from server.access import require_group
 from server.deps import CurrentUser, DatabaseDep, GroupsDep, ServicesDep
 from server.errors import forbidden
+from server.room_events import announce_added, announce_removed, named_members
 from server.schemas.groups import (
     GroupCreate,
     GroupPublic,
@@ -26,6 +27,7 @@ from server.schemas.groups import (
 from server.services import Services
 from server.transcript import participants_to_wire
 from store.enums import Role
+from store.group_directory import group_conversation_ids
 from store.groups import Change
 
 router = APIRouter(prefix="/api/groups", tags=["groups"])
@@ -85,7 +87,7 @@ async def list_members(
     group_id: str, user: CurrentUser, groups: GroupsDep, db: DatabaseDep
 ) -> list[Any]:
     await require_group(db, group_id, user)
-    return await groups.members(group_id)
+    return await named_members(db, await groups.members(group_id))
 
 
 @router.post(
@@ -105,7 +107,11 @@ async def add_member(
         await services.bus.publish(
             row.conversation_id, event("participant.added", row.conversation_id, participant=wire)
         )
-    return change.member
+    if change.member.user_id is not None:
+        for conversation_id in await group_conversation_ids(services.db, group_id):
+            await announce_added(services, conversation_id, [change.member.user_id])
+    [named] = await named_members(services.db, [change.member])
+    return named
 
 
 @router.patch("/{group_id}/members/{member_id}", response_model=MemberPublic)
@@ -131,7 +137,13 @@ async def remove_member(
     member = await groups.get_member(group_id, member_id)
     if member.user_id != user.id:
         await require_group(services.db, group_id, user, ADMIN)
-    await _announce_departure(services, await groups.leave(group_id, member_id))
+    change = await groups.leave(group_id, member_id)
+    await _announce_departure(services, change)
+    if change.member.user_id is not None:
+        gone = [p.conversation_id for p in change.participants] + change.conversation_ids
+        reason = "left" if change.member.user_id == user.id else "removed"
+        for conversation_id in gone:
+            await announce_removed(services, conversation_id, [change.member.user_id], reason)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -64,6 +64,12 @@ class ConversationPublic(Out):
     created_at: datetime
     role: str | None = None
     participants: list[ParticipantPublic] | None = None
+    archived_at: datetime | None = None
+    # The caller's view, in lists and `conversation.added`: unread count, read position, mute.
+    unread: int | None = None
+    last_read_seq: int | None = None
+    muted: bool | None = None
+    last_message: dict[str, Any] | None = None
 
 
 class MessageIn(In):

@@ -55,3 +55,5 @@ class MemberPublic(Out):
     role: str | None = None
     added_by: str
     added_at: datetime
+    name: str | None = None
+    handle: str | None = None

@@ -4,7 +4,10 @@ import { api, session, onUnauthorized } from "./js/api.js";
 import { h, clear, announce } from "./js/dom.js";
 import { Socket } from "./js/socket.js";
 import { mountAuth } from "./js/views/auth.js";
-import { mountConversationList, mountNewConversation } from "./js/views/conversations.js";
+import { mountNewConversation } from "./js/views/conversations.js";
+import { mountConversationList } from "./js/views/inbox.js";
+import { Attention } from "./js/attention.js";
+import { mountGroupList, mountGroup } from "./js/views/groups.js";
 import { mountRoom } from "./js/views/room.js";
 import { mountAgentList, mountAgentEditor } from "./js/views/agents.js";
 import { mountCourse } from "./js/views/course.js";
@@ -24,6 +27,7 @@ const app = {
   status: null,
   cleanup: null,
   routeToken: 0,
+  attention: new Attention(),
 };
 window.elevate = app;
 
@@ -52,9 +56,11 @@ function startSocket() {
     }
   });
   app.socket.connect();
+  app.attention.start(app.socket);
 }
 
 function stopSocket() {
+  app.attention.stop();
   app.socket?.close();
   app.socket = null;
 }
@@ -78,14 +84,17 @@ function renderNav() {
     h("a", { href, "aria-current": match(current) ? "page" : null }, label);
   nav.append(
     link("#/", "Conversations", (c) => c === "#/" || c.startsWith("#/c/")),
-    link("#/new", "New", (c) => c === "#/new"),
+    app.attention.unreadBadge,
+    link("#/new", "New", (c) => c.startsWith("#/new")),
     link("#/agents", "Agents", (c) => c.startsWith("#/agents")),
+    link("#/groups", "Groups", (c) => c.startsWith("#/groups")),
     link("#/course", "Course", (c) => /^#\/(course|foundation|assets)(\/|$)/.test(c)),
     link("#/kpis", "KPIs", (c) => c.startsWith("#/kpis")),
     link("#/usage", "Usage", (c) => c.startsWith("#/usage")),
     ...(app.me.is_staff ? [link("#/course-analytics", "Course analytics", (c) => c.startsWith("#/course-analytics"))] : []),
     link("#/profile", "Profile", (c) => c.startsWith("#/profile")),
     searchBox(navigate),
+    app.attention.bell,
     h("span", { class: "whoami" }, app.me.name),
     h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
   );
@@ -136,7 +145,11 @@ async function route() {
     if (section === "c" && id) {
       cleanup = await mountRoom(main, { id, socket: app.socket, me: app.me });
     } else if (section === "new") {
-      await mountNewConversation(main, { me: app.me, navigate });
+      await mountNewConversation(main, { me: app.me, navigate, groupId: id });
+    } else if (section === "groups" && id) {
+      await mountGroup(main, { id, me: app.me });
+    } else if (section === "groups") {
+      await mountGroupList(main);
     } else if (section === "agents" && id) {
       await mountAgentEditor(main, { id, navigate });
     } else if (section === "agents") {
@@ -161,7 +174,7 @@ async function route() {
         },
       });
     } else {
-      await mountConversationList(main);
+      cleanup = await mountConversationList(main, { socket: app.socket });
     }
     // A newer navigation won while this view was loading: undo what this one set up.
     if (token !== app.routeToken) cleanup?.();

@@ -328,6 +328,10 @@ class Hub:
             return (item.get("user") or {}).get("id") != watch.me
         if kind == "turn.start":
             return item.get("turn_id") not in watch.announced_turns
+        if kind == "conversation.deleted":
+            watch.held = []
+            watch.task = asyncio.create_task(self._deleted(watch, text))
+            return False
         if kind == "participant.removed" and item.get("user_id") == watch.me:
             watch.held = []
             watch.task = asyncio.create_task(self._check_access(watch, item, text))
@@ -374,6 +378,17 @@ class Hub:
             # Its tool calls so far, so a call waiting for approval can still be decided.
             for frame in await running_turn_frames(self.services.db, turn):
                 await connection.send_waiting(frame)
+
+    async def _deleted(self, watch: Watch, text: str) -> None:
+        """The conversation was deleted: say so, then end the subscription."""
+        if not watch.current:
+            return
+        connection, conversation_id = watch.connection, watch.conversation_id
+        connection.send(text)
+        connection.send(
+            {"type": "unsubscribed", "conversation_id": conversation_id, "reason": "deleted"}
+        )
+        await self.unsubscribe(connection, conversation_id)
 
     async def _check_access(self, watch: Watch, item: Event, text: str) -> None:
         """Its user was removed from the conversation: cut the socket off, unless the user

@@ -54,6 +54,7 @@ class Sockets:
             return False
         key = hash_token(connection.token)
         self.by_token[key].add(connection)
+        await self.services.user_feed.attach(connection)
         # A logout between the session's token check and now found no socket to close.
         if await Users(self.services.db).user_for_token(connection.token) is None:
             self._cut(connection)
@@ -63,6 +64,7 @@ class Sockets:
         """Forget a closing socket and give its slot back."""
         if connection.user is None or connection.token is None:
             return
+        await self.services.user_feed.detach(connection)
         key = hash_token(connection.token)
         held = self.by_token.get(key)
         if held is not None:

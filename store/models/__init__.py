@@ -33,6 +33,7 @@ from store.models.elevate import (
 from store.models.groups import Group, GroupMember
 from store.models.memories import Memory
 from store.models.message_edits import MessageEdit
+from store.models.reads import ConversationRead, Notification
 from store.models.uploads import Upload
 from store.models.usage import UsageBudget, UsageRecord
 
@@ -46,6 +47,7 @@ __all__ = [
     "Conversation",
     "ConversationMessage",
     "ConversationParticipant",
+    "ConversationRead",
     "CourseModule",
     "CsvMapping",
     "Customer",
@@ -56,6 +58,7 @@ __all__ = [
     "KpiTarget",
     "Memory",
     "MessageEdit",
+    "Notification",
     "PlaybookPrompt",
     "Prompt",
     "SupportTicket",

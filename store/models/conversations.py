@@ -60,6 +60,8 @@ class Conversation(Base):
     # The counter edits and deletes of its messages take their `edit_seq` from (they keep
     # their message's `seq`), so a client resuming by seq also learns of later edits.
     edit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set by the owner: the room leaves the main list (it stays readable and can come back).
+    archived_at: Mapped[datetime | None]
 
 
 class ConversationParticipant(Base):

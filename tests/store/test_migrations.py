@@ -36,6 +36,8 @@ EXPECTED_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ix_users_by_email": ("users", ("email",)),
     "ix_uploads_by_user": ("uploads", ("user_id", "created_at")),
     "ix_uploads_by_conversation": ("uploads", ("conversation_id",)),
+    "ix_conversation_reads_by_user": ("conversation_reads", ("user_id",)),
+    "ix_notifications_by_user_and_read": ("notifications", ("user_id", "read_at")),
     "ix_user_foundations_by_user_id": ("user_foundations", ("user_id",)),
     "ix_user_foundation_versions_by_user_version": (
         "user_foundation_versions",

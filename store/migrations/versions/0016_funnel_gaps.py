@@ -6,7 +6,7 @@ reached in order), each indexed with `user_id`: the whole funnel's counts become
 and its medians index walks. Existing rows are filled from their first-time columns.
 
 Revision ID: 0016_funnel_gaps
-Revises: 0014_uploads_profile
+Revises: 0015_rooms_unread
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_funnel_gaps"
-down_revision: str | None = "0014_uploads_profile"
+down_revision: str | None = "0015_rooms_unread"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,34 +1,7 @@
-// My conversations, and the form that starts a new one with people, agents, a group and a policy.
+// The form that starts a new conversation with people, agents, a group and a policy.
 
 import { api } from "../api.js";
 import { h, clear, field, errorBox, showError, nextId } from "../dom.js";
-
-export async function mountConversationList(main) {
-  const heading = h("h1", { tabindex: "-1" }, "Conversations");
-  const list = h("ul", { class: "conversation-list", "aria-labelledby": "conv-heading" });
-  heading.id = "conv-heading";
-  clear(main).append(
-    h("section", { class: "page" },
-      h("div", { class: "page-head" }, heading, h("a", { class: "button", href: "#/new" }, "New conversation")),
-      list,
-    ),
-  );
-  const conversations = await api.conversations();
-  if (!conversations.length) {
-    list.replaceWith(h("p", { class: "empty" }, "No conversations yet. Start one with people and agents."));
-  }
-  for (const c of conversations) {
-    list.append(
-      h("li", {},
-        h("a", { href: `#/c/${encodeURIComponent(c.id)}`, dataset: { conversationId: c.id } },
-          h("span", { class: "conv-title" }, c.title || "Untitled"),
-          c.last_message_time ? h("time", { datetime: c.last_message_time }, new Date(c.last_message_time).toLocaleString()) : null,
-        ),
-      ),
-    );
-  }
-  heading.focus();
-}
 
 const SPEAKERS = [
   ["", "Default: agents answer when @mentioned (a lone agent always answers)"],
@@ -48,12 +21,12 @@ function select(name, options) {
   return h("select", { name }, options.map(([value, label]) => h("option", { value }, label)));
 }
 
-export async function mountNewConversation(main, { me, navigate }) {
+export async function mountNewConversation(main, { me, navigate, groupId }) {
   const [agents, groups] = await Promise.all([api.agents(), api.groups().catch(() => [])]);
   const title = h("input", { type: "text", name: "title", required: true, maxlength: "300" });
   const group = h("select", { name: "group" },
     h("option", { value: "" }, "No group"),
-    groups.map((g) => h("option", { value: g.id }, g.name)),
+    groups.map((g) => h("option", { value: g.id, selected: g.id === groupId }, g.name)),
   );
   const speaker = select("speaker", SPEAKERS);
   const midTurn = select("mid_turn", MID_TURN);

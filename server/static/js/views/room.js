@@ -7,6 +7,8 @@ import { MessageTabs } from "../message_tabs.js";
 import { Transcript } from "../transcript.js";
 import { AttachmentTray } from "../attachments.js";
 import { installMessageActions } from "../message_actions.js";
+import { trackReading } from "../read_marker.js";
+import { mountRoomSettings } from "./room_settings.js";
 
 const TYPING_SEND_EVERY_MS = 3000;
 const TYPING_SHOW_MS = 5000;
@@ -87,6 +89,12 @@ export async function mountRoom(main, { id, socket, me }) {
       composer,
     ),
   );
+
+  cleanups.push(trackReading({ id, socket }));
+  cleanups.push(mountRoomSettings({
+    id, conversation, me, socket, titleEl: title, navigate: (hash) => { location.hash = hash; },
+    tools: main.querySelector(".room-tools"), after: main.querySelector(".room-header"),
+  }));
 
   // ---- participants, presence, typing ----------------------------------------------------
 
