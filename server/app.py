@@ -16,6 +16,7 @@ from runtime.settings import Settings
 from server import auth, errors
 from server.log_redaction import install_redaction
 from server.routes import agents, conversations, course, groups, prompts, status, tools, users
+from server.routes import mcp as mcp_routes
 from server.routes.kpi_routers import ROUTERS as KPI_ROUTERS
 from server.routes.status import product_version
 from server.security_headers import SecurityHeaders
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, users, agents, tools, groups, prompts, conversations, status):
         app.include_router(module.router)
     app.include_router(course.router)
+    app.include_router(mcp_routes.router)
     for router in KPI_ROUTERS:
         app.include_router(router)
     app.include_router(endpoint.router)

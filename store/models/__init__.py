@@ -31,6 +31,7 @@ from store.models.elevate import (
     UserPromptExecution,
 )
 from store.models.groups import Group, GroupMember
+from store.models.mcp import McpServer
 from store.models.memories import Memory
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "Group",
     "GroupMember",
     "KpiTarget",
+    "McpServer",
     "Memory",
     "PlaybookPrompt",
     "Prompt",
