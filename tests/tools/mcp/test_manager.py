@@ -11,13 +11,11 @@ import pytest
 
 from store.db import Database
 from store.tools import Tools
+from tests.support.mcp_server import HttpMcpServer, stdio_config
 from tests.tools.conftest import World
-from tests.tools.mcp.conftest import HttpMcpServer, stdio_config
 from tools import GrantConfig, ToolExecutor, grants_from_rows
 from tools.mcp import McpManager, McpServerConfig
 from tools.registry import ToolRegistry
-
-Open = Callable[..., "asyncio.Future[McpManager]"]
 
 
 @pytest.fixture
@@ -66,9 +64,7 @@ async def test_tools_are_listed_synced_granted_and_called(
     manager = managers(config)
     await manager.start()
 
-    names = {
-        f"calc__{n}" for n in ("add", "echo", "slow", "whoami", "fail", "pid", "drop")
-    }
+    names = {f"calc__{n}" for n in ("add", "echo", "slow", "whoami", "fail", "pid", "drop")}
     assert set(manager.registry.names()) == names
     row = await Tools(db).get_by_name("calc__add")
     assert row.config == {"source": "mcp", "server": "calc", "remote": "add", "available": True}
