@@ -40,8 +40,13 @@ def row_config(server: str, remote: str, *, available: bool = True) -> dict[str,
     return {"source": SOURCE, "server": server, "remote": remote, "available": available}
 
 
+def conf(row: Tool) -> dict[str, Any]:
+    """A tool row's config (empty for none)."""
+    return row.config or {}
+
+
 def is_mcp_row(row: Tool) -> bool:
-    return isinstance(row.config, dict) and row.config.get("source") == SOURCE
+    return isinstance(row.config, dict) and conf(row).get("source") == SOURCE
 
 
 def from_row(row: McpServer) -> McpServerConfig:
@@ -173,14 +178,14 @@ class McpManager:
         fail as `mcp_server_unavailable` (and work once it is back), not as unknown tools."""
         stored = [
             mcp_types.Tool(
-                name=row.config["remote"],
+                name=conf(row)["remote"],
                 description=row.description,
                 input_schema=row.parameters or {"type": "object"},
             )
             for row in await self.tools.list()
             if is_mcp_row(row)
-            and row.config.get("server") == connection.name
-            and row.config.get("available", True)
+            and conf(row).get("server") == connection.name
+            and conf(row).get("available", True)
         ]
         self._register(connection, stored)
 
@@ -203,14 +208,14 @@ class McpManager:
         gone = [
             row
             for name, row in rows.items()
-            if row.config.get("server") == connection.name
+            if conf(row).get("server") == connection.name
             and name not in offered
-            and (name in before or row.config.get("available", True))
+            and (name in before or conf(row).get("available", True))
         ]
         for row in gone:
             self._retire(row.name, f"the MCP server {connection.name!r} no longer offers it")
             await self.tools.set_config(
-                row.id, row_config(connection.name, row.config["remote"], available=False)
+                row.id, row_config(connection.name, conf(row)["remote"], available=False)
             )
             changed.append(row.id)
         await self.tools.bump_agents_granted(changed)
@@ -248,9 +253,9 @@ class McpManager:
         for tool_name in self.offered.pop(name, {}):
             self._retire(tool_name, why)
         rows = [r for r in await self.tools.list() if is_mcp_row(r)]
-        rows = [r for r in rows if r.config.get("server") == name]
+        rows = [r for r in rows if conf(r).get("server") == name]
         for row in rows:
-            retired = row_config(name, row.config["remote"], available=False)
+            retired = row_config(name, conf(row)["remote"], available=False)
             await self.tools.set_config(row.id, retired)
         await self.tools.bump_agents_granted([r.id for r in rows])
 

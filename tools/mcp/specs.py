@@ -12,7 +12,7 @@ import copy
 import keyword
 import warnings
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import jsonschema
 import mcp_types
@@ -48,7 +48,7 @@ def input_schema(tool: mcp_types.Tool) -> dict[str, Any]:
 def arguments_model(name: str, schema: dict[str, Any]) -> type[BaseModel]:
     """A pydantic model whose fields are the schema's properties, validated by jsonschema."""
     required = set(schema.get("required", []))
-    defs = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
+    defs: dict[str, Any] = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
     fields: dict[str, Any] = {}
     for prop, sub in schema.get("properties", {}).items():
         if not prop.isidentifier() or keyword.iskeyword(prop) or prop.startswith("_"):
@@ -56,7 +56,9 @@ def arguments_model(name: str, schema: dict[str, Any]) -> type[BaseModel]:
         check = AfterValidator(_checker(prop, {**defs, **(sub if isinstance(sub, dict) else {})}))
         default = ... if prop in required else None
         fields[prop] = (Annotated[Any, check], Field(default))
-    extra = "allow" if schema.get("additionalProperties") is True else "forbid"
+    extra: Literal["allow", "forbid"] = (
+        "allow" if schema.get("additionalProperties") is True else "forbid"
+    )
     with warnings.catch_warnings():
         # A parameter called `schema` or `json` shadows a BaseModel method we never call.
         warnings.simplefilter("ignore")
