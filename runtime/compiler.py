@@ -267,6 +267,8 @@ class AgentCompiler:
     async def _grants(self, agent: Agent) -> dict[str, GrantConfig]:
         grants = {}
         for tool_row, grant_row in await Tools(self.db).grants_for_agent(agent.id):
+            if tool_row.name not in self.registry and _from_mcp(tool_row):
+                continue  # its server no longer offers it: unseen, and refused if called
             if tool_row.name not in self.registry:
                 raise AgentDefinitionError(
                     agent.name,
@@ -325,6 +327,11 @@ class AgentCompiler:
                 elif target in known and target not in visited:
                     stack.append((target, (*path, known[target].handle)))
         return sorted(set(warnings))
+
+
+def _from_mcp(tool_row: Any) -> bool:
+    """A tool synced from an MCP server (its row's config says so, see `tools.mcp`)."""
+    return isinstance(tool_row.config, dict) and tool_row.config.get("source") == "mcp"
 
 
 def delegate_schema(delegates: list[DelegateInfo]) -> dict[str, Any]:

@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         default_factory=list, description="provider:model names that get images as a note only"
     )
 
+    # MCP servers as tool sources (see docs/tools.md).
+    mcp_servers_file: str = Field("", description="YAML or JSON file declaring MCP servers")
+    mcp_refresh_seconds: float = 60.0
+    mcp_retry_base_seconds: float = 1.0
+    mcp_retry_max_seconds: float = 60.0
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":

@@ -16,6 +16,7 @@ from runtime.settings import Settings
 from server import auth, errors
 from server.log_redaction import install_redaction
 from server.routes import agents, conversations, course, groups, prompts, status, tools, users
+from server.routes import mcp as mcp_routes
 from server.routes.kpi_routers import ROUTERS as KPI_ROUTERS
 from server.routes.message_edits import router as message_edits_router
 from server.routes.message_tabs import router as message_tabs_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(rooms_router)
     app.include_router(notifications_router)
+    app.include_router(mcp_routes.router)
     for router in KPI_ROUTERS:
         app.include_router(router)
     app.include_router(message_tabs_router)

@@ -43,6 +43,7 @@ class Services:
     blobs: Any = None
     user_feed: Any = None
     activity: Any = None
+    mcp: Any = None
 
 
 async def migrate_if_needed(url: str) -> bool:
@@ -68,6 +69,27 @@ async def load_catalogue(db: Database, settings: Settings) -> None:
 
 
 @contextlib.asynccontextmanager
+async def open_mcp(db: Database, settings: Settings, registry: Any) -> AsyncIterator[Any]:
+    """The MCP servers' tools, synced into the registry and `tools` (see `tools.mcp`)."""
+    from tools.mcp import McpManager, load_servers_file
+
+    servers = load_servers_file(settings.mcp_servers_file) if settings.mcp_servers_file else []
+    manager = McpManager(
+        db,
+        registry,
+        file_servers=servers,
+        refresh_seconds=settings.mcp_refresh_seconds,
+        retry_base=settings.mcp_retry_base_seconds,
+        retry_max=settings.mcp_retry_max_seconds,
+    )
+    await manager.start()
+    try:
+        yield manager
+    finally:
+        await manager.close()
+
+
+@contextlib.asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Open, start and finally close every backend for one server process."""
     from runtime.agent_turn import AgentRunner
@@ -88,6 +110,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(db.close)
         attach_embedder(db, settings)
         await load_catalogue(db, settings)
+        mcp = await stack.enter_async_context(open_mcp(db, settings, registry))
         bus = create_bus(settings.redis_url, settings.send_queue_size)
         await bus.start()
         stack.push_async_callback(bus.close)
@@ -103,6 +126,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         failures = create_failures(settings.redis_url)
         stack.push_async_callback(failures.close)
         services = Services(settings, db, bus, lock, presence, runtime, LoginLimits(failures))
+        services.mcp = mcp
         services.playbook = PlaybookRunner(db, settings, bus)
         stack.push_async_callback(services.playbook.close)
         services.activity = RoomActivity(db, bus, presence)

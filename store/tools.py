@@ -42,16 +42,22 @@ class Tools:
     # Tools -----------------------------------------------------------------------------
 
     async def upsert(
-        self, name: str, *, description: str = "", parameters: dict[str, Any] | None = None
+        self,
+        name: str,
+        *,
+        description: str = "",
+        parameters: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None,
     ) -> Tool:
-        """Create the tool named `name`, or refresh its description and schema."""
+        """Create the tool named `name`, or refresh its description and schema (and `config`,
+        where a tool from elsewhere than Python, such as an MCP server, records its source)."""
         try:
             async with self.db.session() as session:
-                return await self._upsert(session, name, description, parameters or {})
+                return await self._upsert(session, name, description, parameters or {}, config)
         except IntegrityError:
             pass  # Two processes syncing at start-up: the loser updates the winner's row.
         async with crud.writing(self.db, "tools") as session:
-            return await self._upsert(session, name, description, parameters or {})
+            return await self._upsert(session, name, description, parameters or {}, config)
 
     async def sync(self, specs: Iterable[Describable]) -> list[Tool]:
         """Upsert every registered tool by name (the server does this at start-up)."""
@@ -75,6 +81,27 @@ class Tools:
         if row is None:
             raise NotFound("tools", name, "name")
         return row
+
+    async def set_config(self, tool_id: str, config: dict[str, Any]) -> Tool:
+        """Replace a tool row's `config` (an MCP tool marked unavailable, say)."""
+        async with self.db.session() as session:
+            row = await crud.fetch(session, Tool, tool_id)
+            crud.assign(row, config=config, updated_at=utcnow())
+        return row
+
+    async def bump_agents_granted(self, tool_ids: list[str]) -> int:
+        """Bump the version of every agent granted one of `tool_ids`, so compiled graphs see
+        a tool that appeared, changed or went away; returns how many agents changed."""
+        if not tool_ids:
+            return 0
+        async with self.db.session() as session:
+            granted = select(AgentTool.agent_id).where(AgentTool.tool_id.in_(tool_ids))
+            changed = await session.execute(
+                update(Agent)
+                .where(Agent.id.in_(granted))
+                .values(version=Agent.version + 1, updated_at=utcnow())
+            )
+        return int(changed.rowcount or 0)  # type: ignore[attr-defined]
 
     # Grants ----------------------------------------------------------------------------
 
@@ -263,14 +290,23 @@ class Tools:
     # Helpers ---------------------------------------------------------------------------
 
     async def _upsert(
-        self, session: AsyncSession, name: str, description: str, parameters: dict[str, Any]
+        self,
+        session: AsyncSession,
+        name: str,
+        description: str,
+        parameters: dict[str, Any],
+        config: dict[str, Any] | None = None,
     ) -> Tool:
         row = await session.scalar(select(Tool).where(Tool.name == name))
         if row is None:
-            new = crud.build(Tool, name=name, description=description, parameters=parameters)
+            new = crud.build(
+                Tool, name=name, description=description, parameters=parameters, config=config
+            )
             return await crud.add(session, new)
         if row.description != description or row.parameters != parameters:
             crud.assign(row, description=description, parameters=parameters, updated_at=utcnow())
+        if config is not None and row.config != config:
+            crud.assign(row, config=config, updated_at=utcnow())
         return row
 
     async def _grant_row(self, session: AsyncSession, agent_id: str, tool_id: str) -> AgentTool:

@@ -154,6 +154,8 @@ class ToolExecutor:
         return await self._run(spec, grant, call_id, arguments, model_args, started)
 
     def _refusal(self, name: str) -> tuple[str, str] | None:
+        if name not in self.registry and (gone := self.registry.retired(name)) is not None:
+            return gone  # a tool its source (an MCP server) stopped offering
         if name not in self.grants:
             if name not in self.registry:
                 return errors.UNKNOWN_TOOL, f"there is no tool named {name!r}"

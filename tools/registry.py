@@ -59,6 +59,7 @@ class ToolRegistry:
 
     def __init__(self) -> None:
         self._tools: dict[str, ToolSpec] = {}
+        self._retired: dict[str, tuple[str, str]] = {}
 
     def register(
         self,
@@ -94,7 +95,34 @@ class ToolRegistry:
                 f"cannot register {spec.origin} under it"
             )
         self._tools[name] = spec
+        self._retired.pop(name, None)
         return spec
+
+    def add(self, spec: ToolSpec) -> ToolSpec:
+        """Register a ready-made spec (a tool from elsewhere than a Python function, such as an
+        MCP server's); a name another origin holds is refused, the same origin replaces."""
+        if not NAME_PATTERN.match(spec.name):
+            raise ToolDefinitionError(
+                f"tool name {spec.name!r} must be 1-64 letters, digits, '_' or '-'"
+            )
+        existing = self._tools.get(spec.name)
+        if existing is not None and existing.origin != spec.origin:
+            raise ToolDefinitionError(
+                f"tool name {spec.name!r} is already registered by {existing.origin}; "
+                f"cannot register {spec.origin} under it"
+            )
+        self._tools[spec.name] = spec
+        self._retired.pop(spec.name, None)
+        return spec
+
+    def retire(self, name: str, code: str, message: str) -> None:
+        """Unregister `name` and remember why, so a call to it gets a clear error code."""
+        self._tools.pop(name, None)
+        self._retired[name] = (code, message)
+
+    def retired(self, name: str) -> tuple[str, str] | None:
+        """`(code, message)` of a tool that was here and went away, else None."""
+        return self._retired.get(name)
 
     @overload
     def tool(self, func: F, /) -> F: ...

@@ -31,6 +31,7 @@ from store.models.elevate import (
     UserPromptExecution,
 )
 from store.models.groups import Group, GroupMember
+from store.models.mcp import McpServer
 from store.models.memories import Memory
 from store.models.message_edits import MessageEdit
 from store.models.reads import ConversationRead, Notification
@@ -56,6 +57,7 @@ __all__ = [
     "Group",
     "GroupMember",
     "KpiTarget",
+    "McpServer",
     "Memory",
     "MessageEdit",
     "Notification",

@@ -6,7 +6,7 @@ the agent, the model, input, output and cached tokens, and its cost from the pri
 settings' default.
 
 Revision ID: 0010_usage_cost
-Revises: 0008_durable_triggers
+Revises: 0009_mcp_servers
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 from store.base import UTCDateTime
 
 revision: str = "0010_usage_cost"
-down_revision: str | None = "0008_durable_triggers"
+down_revision: str | None = "0009_mcp_servers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
