@@ -225,7 +225,9 @@ def start_turn(
         attributes["gen_ai.request.model"] = requested
     if parent_turn_id:
         attributes["elevate.turn.parent_id"] = parent_turn_id
-    return tracer.start_span(f"invoke_agent {agent_name}", kind=SpanKind.INTERNAL, attributes=attributes)
+    return tracer.start_span(
+        f"invoke_agent {agent_name}", kind=SpanKind.INTERNAL, attributes=attributes
+    )
 
 
 def end_turn(

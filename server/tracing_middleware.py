@@ -125,4 +125,3 @@ def _finish(span: Span, scope: Scope, method: str, status: int) -> None:
     if status >= 500:
         span.set_attribute("error.type", str(status))
         span.set_status(Status(StatusCode.ERROR))
-

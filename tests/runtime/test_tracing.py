@@ -116,8 +116,9 @@ async def test_a_turn_with_a_tool_call_and_a_delegation_is_traced_with_genai_nam
     (scout_turn,) = by_name(spans, "invoke_agent Scout")
     assert parent_of(scout_turn, spans) is delegate
     assert parent_of(delegate, spans) in planner_turns
-    assert scout_turn.attributes["elevate.turn.parent_id"] == (
-        parent_of(delegate, spans).attributes["elevate.turn.id"]
+    assert (
+        scout_turn.attributes["elevate.turn.parent_id"]
+        == (parent_of(delegate, spans).attributes["elevate.turn.id"])
     )
     assert scout_turn.context.trace_id == parent_of(delegate, spans).context.trace_id
 
