@@ -203,3 +203,9 @@ def test_model_names_split_into_provider_and_model() -> None:
     assert tracing.split_model("offline:default") == ("elevate.offline", "default")
     assert tracing.split_model("gpt-4o") == (None, "gpt-4o")
     assert tracing.split_model(None) == (None, None)
+
+
+def test_configured_without_the_variables_tracing_stays_off() -> None:
+    assert tracing.configure(environ={}) is False
+    assert tracing.tracer() is None
+    assert tracing.chat("offline:default", "c", []) is tracing.chat("openai:x", "d", [])
