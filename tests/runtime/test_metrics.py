@@ -79,3 +79,20 @@ def test_a_tool_name_the_model_made_up_is_counted_as_unknown() -> None:
     turn_observer.tool_called(made_up.tool, made_up, None)
     assert counted("elevate_tool_calls_total", tool="_unknown", outcome="refused") == before + 1
     assert counted("elevate_tool_calls_total", tool="x" * 60, outcome="refused") == 0
+
+
+def test_the_grafana_dashboard_queries_only_metrics_that_exist() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "deploy" / "grafana" / "elevate.json"
+    dashboard = json.loads(path.read_text())
+    queried = {
+        re.sub(r"_(bucket|total)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"elevate_[a-z_]+", target["expr"])
+    }
+    known = {metric.name for metric in metrics.REGISTRY.collect()}
+    assert queried and queried <= known, queried - known
