@@ -23,6 +23,7 @@ CASE = "one agent turn (in-process)"
 LANGGRAPH = "langgraph (bare graph)"
 AUTOGEN = "autogen RoundRobinGroupChat"
 OURS_PG = f"{OURS} (PostgreSQL)"
+OURS_TRACED = f"{OURS}, tracing on"
 PROMPT = "What should I write in the hook of my landing page?"
 
 
@@ -87,6 +88,7 @@ async def run(config: Config) -> ScenarioResult:
     if missing is None:
         room = await ElevateRoom.create("s1", config, agents=1)
         batches[OURS] = ours_batch(room, turns, profiler)
+        batches[OURS_TRACED] = traced_batch(ours_batch(room, turns, None))
         if is_postgres(config.database_url):
             pg_room = await ElevateRoom.create("s1", config, agents=1, postgres=True)
             batches[OURS_PG] = ours_batch(pg_room, turns, None)
@@ -117,7 +119,37 @@ async def run(config: Config) -> ScenarioResult:
         result.median(CASE, OURS), result.median(CASE, AUTOGEN), lambda r: r <= 1.0
     )
     result.targets.append(Target("1", "per-turn cost at or below AutoGen's", measured, met))
+    if missing is None:
+        measured, met = compare(
+            result.median(CASE, OURS_TRACED), result.median(CASE, OURS), lambda r: r <= 1.10
+        )
+        result.targets.append(Target("1", "tracing on within 10% of tracing off", measured, met))
     return result
+
+
+def traced_batch(batch: Batch) -> Batch:
+    """`batch` with tracing on: the SDK, a batch processor and an exporter that drops the spans
+    (what a process pays before the network), switched off again after the batch."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    from runtime import tracing
+
+    class Discard(SpanExporter):
+        def export(self, spans):  # type: ignore[no-untyped-def]
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Discard()))
+
+    async def traced() -> list[float]:
+        tracing.use(provider)
+        try:
+            return await batch()
+        finally:
+            tracing.use(None)
+
+    return traced
 
 
 def _first(batch: Batch) -> Batch:

@@ -200,6 +200,7 @@ class AgentRunner:
             text=TextStream(request.emit, request.conversation_id, request.turn_id),
             delegate=request.delegate,
             record_call=Tools(self.db).record_call,
+            model_name=compiled.model_name,
         )
         return PreparedTurn(history, messages, context)
 

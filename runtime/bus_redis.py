@@ -22,6 +22,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from runtime.bus import Callback, Event, EventBus, Subscription
+from runtime.metrics import BUS_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class RedisBus(EventBus):
         try:
             await self._redis.publish(self.prefix + channel, json.dumps(event, default=str))
         except (RedisError, OSError) as error:
+            BUS_ERRORS.labels("publish").inc()
             logger.warning("event on %s not published to Redis: %s", channel, error)
             local = True
         if local:
@@ -121,6 +123,7 @@ class RedisBus(EventBus):
                 try:
                     await self._pubsub.subscribe(name)
                 except (RedisError, OSError) as error:
+                    BUS_ERRORS.labels("subscribe").inc()
                     logger.warning("subscribe to %s deferred until Redis is back: %s", name, error)
                     return
         await self._confirmation(name, confirmed)
@@ -161,6 +164,7 @@ class RedisBus(EventBus):
                 delay = self.min_backoff
                 await self._read(self._pubsub)
             except (RedisError, OSError) as error:
+                BUS_ERRORS.labels("read").inc()
                 logger.warning("Redis bus connection lost, reconnecting in %.2fs: %s", delay, error)
             except Exception:
                 # The reader must outlive any surprise, or every subscriber goes deaf.

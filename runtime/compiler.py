@@ -36,6 +36,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.runtime import Runtime
 
+from runtime import tracing, turn_observer
 from runtime.errors import AgentDefinitionError, ModelError
 from runtime.events import event
 from runtime.models import check_model_name, resolve_model
@@ -108,6 +109,8 @@ class TurnContext:
     output_tokens: int = 0
     # Input tokens the provider served from its prompt cache (part of `input_tokens`).
     cached_tokens: int = 0
+    # `provider:model` as the agent row resolved, for the model call's span.
+    model_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -382,7 +385,10 @@ def build_graph(
         chosen = model if last_step else bound
         prompt = [SystemMessage(ctx.instructions), *state["messages"]]
         ctx.text.new_segment()
-        message = await _stream_reply(chosen, prompt, ctx)
+        with tracing.chat(ctx.model_name, ctx.conversation_id, prompt) as traced:
+            message = await _stream_reply(chosen, prompt, ctx)
+            if traced is not None:
+                traced.record(message)
         usage = message.usage_metadata or {}
         input_tokens, output_tokens = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
         ctx.input_tokens += input_tokens
@@ -457,10 +463,12 @@ async def _run_tool(
             arguments=args,
         )
     )
-    if name == DELEGATE and handles:
-        outcome = await _delegate(ctx, args, call_id, handles)
-    else:
-        outcome = await ctx.executor.call(name, args, call_id)
+    with tracing.tool(name, call_id, ctx.conversation_id, args) as span:
+        if name == DELEGATE and handles:
+            outcome = await _delegate(ctx, args, call_id, handles)
+        else:
+            outcome = await ctx.executor.call(name, args, call_id)
+        turn_observer.tool_called(name, outcome, span)
     await ctx.emit(
         event("tool.result", ctx.conversation_id, turn_id=ctx.turn_id, **outcome.event_fields())
     )

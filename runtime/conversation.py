@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from runtime import regenerate
+from runtime import regenerate, tracing, turn_observer
 from runtime.agent_turn import AgentRunner, AgentTurnRequest
 from runtime.bus import EventBus, Subscription
 from runtime.delegation import Delegation
@@ -234,6 +234,7 @@ class ConversationRuntime:
         )
         result = self._result(appended.message, participant, name, created=appended.created)
         if appended.created:
+            tracing.note_cause(conversation_id, appended.message.seq)
             await self._publish_message(conversation_id, result)
             if policy.mid_turn == MidTurn.INTERRUPT:
                 await self._interrupt(conversation_id, user_id, appended.message.seq)
@@ -484,7 +485,8 @@ class ConversationRuntime:
             fence=claim.fence,
         )
         try:
-            await self._run_trigger(run)
+            with turn_observer.trigger(conversation_id, trigger.seq):
+                await self._run_trigger(run)
         except LeaseLostError:
             raise
         except Exception:
@@ -699,6 +701,7 @@ class ConversationRuntime:
         except Fenced as exc:
             run.lease_lost = True
             raise LeaseLostError(str(exc)) from exc
+        observed = turn_observer.turn_started(conversation_id, turn.id, speaker, parent_turn_id)
         agent = {"id": speaker.agent_id, "name": speaker.name, "handle": speaker.handle}
         await self.bus.publish(
             conversation_id,
@@ -718,6 +721,8 @@ class ConversationRuntime:
         async def emit(frame: dict[str, Any]) -> None:
             frame = {**frame, "conversation_id": conversation_id, "turn_id": turn.id}
             if frame.get("type") == "delta":
+                if not deltas:
+                    turn_observer.first_text(turn.id)
                 deltas.append(str(frame.get("text", "")))
             await self.bus.publish(conversation_id, frame)
 
@@ -749,7 +754,7 @@ class ConversationRuntime:
             inputs=inputs,
             notice=self._regenerate_notice(run, parent),
         )
-        runner_task = asyncio.create_task(self.runner.run(request))
+        runner_task = asyncio.create_task(self.runner.run(request), context=observed)
         running = self.registry.add(conversation_id, turn.id, runner_task, parent_turn_id)
         finish = TurnFinish(run, turn.id, speaker, parent_turn_id, deltas, inputs)
         try:
@@ -862,6 +867,7 @@ class ConversationRuntime:
     async def _conclude(self, done: FinishedTurn) -> TurnOutcome:
         """Store the reply and end the turn in one transaction fenced by the lease's token,
         then announce both. A newer holder's claim already failed and announced this turn."""
+        turn_observer.turn_finished(done)
         run, conversation_id = done.run, done.run.conversation.id
         # Read the roster again with the reply when another agent may speak next this trigger.
         refresh = bool(run.queue) or bool(parse_mentions(done.content))

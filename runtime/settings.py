@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -119,6 +120,18 @@ class Settings(BaseSettings):
     mcp_refresh_seconds: float = 60.0
     mcp_retry_base_seconds: float = 1.0
     mcp_retry_max_seconds: float = 60.0
+
+    # Observability (tracing itself is configured by the standard OTEL_* variables).
+    trace_content: bool = Field(
+        False, description="record prompts, replies and tool arguments/results on spans"
+    )
+    metrics_enabled: bool = Field(False, description="serve Prometheus metrics at /metrics")
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token /metrics requires (setting it enables /metrics)"
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object a line, with conversation, turn, trace ids"
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from runtime.errors import ElevateRuntimeError
 from runtime.settings import Settings
-from server import auth, errors
+from server import auth, errors, observability
 from server.log_redaction import install_redaction
 from server.routes import agents, conversations, course, groups, prompts, status, tools, users
 from server.routes import mcp as mcp_routes
@@ -48,8 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_services(settings) as services:
             app.state.services = services
+            observability.watch(services)
             asyncio.get_running_loop().run_in_executor(None, ab_stats.warm)
             yield
+        observability.flush()
 
     app = FastAPI(
         title="Elevate",
@@ -83,4 +85,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(page) if page.is_file() else HTMLResponse(PLACEHOLDER)
 
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    observability.install(app, settings)
     return app

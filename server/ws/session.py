@@ -17,6 +17,7 @@ from server.attaching import claim_attachments, release
 from server.errors import describe
 from server.limits import check_content
 from server.ratelimit import TokenBucket
+from server.tracing_middleware import frame as frame_span
 from server.ws import codes
 from server.ws.codes import Close
 from server.ws.connection import Connection
@@ -201,7 +202,8 @@ class Session:
             Typing: self._typing,
             Auth: self._auth_again,
         }[type(frame)]
-        await handler(frame)
+        with frame_span(frame.type, getattr(frame, "conversation_id", None)):
+            await handler(frame)
 
     async def _require(self, conversation_id: str, minimum: str) -> str:
         from server.access import check_role
