@@ -111,6 +111,9 @@ class Session:
             },
             ref,
         )
+        # The person's own events (their conversation list, notifications) only after `ready`,
+        # which is always a socket's first frame.
+        await self.services.user_feed.attach(connection)
         return True
 
     def _refuse(self, message: str, ref: Any) -> bool:

@@ -54,7 +54,6 @@ class Sockets:
             return False
         key = hash_token(connection.token)
         self.by_token[key].add(connection)
-        await self.services.user_feed.attach(connection)
         # A logout between the session's token check and now found no socket to close.
         if await Users(self.services.db).user_for_token(connection.token) is None:
             self._cut(connection)
