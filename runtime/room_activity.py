@@ -46,49 +46,89 @@ def notification_to_wire(row: Any) -> dict[str, Any]:
     }
 
 
+class _Pending:
+    """What a conversation's next announcement covers: its newest message, each author's
+    newest seq, and the messages that may notify someone (in order)."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, Any] | None = None
+        self.authored: dict[str, int] = {}
+        self.notifying: list[dict[str, Any]] = []
+
+    def add(self, message: dict[str, Any]) -> None:
+        seq = int(message["seq"])
+        if self.latest is None or seq > int(self.latest["seq"]):
+            self.latest = message
+        author = (message.get("author") or {}).get("user_id")
+        if author is not None:
+            self.authored[author] = max(seq, self.authored.get(author, 0))
+        if _may_notify(message):
+            self.notifying.append(message)
+
+
+def _may_notify(message: dict[str, Any]) -> bool:
+    """A mention, or an agent's reply (its asker may be elsewhere): only these can notify."""
+    author = message.get("author") or {}
+    if author.get("kind") == "agent" and message.get("turn_id"):
+        return True
+    return bool(parse_mentions(message.get("content") or ""))
+
+
 class RoomActivity:
-    """Turns stored messages into per-person list updates and notifications."""
+    """Turns stored messages into per-person list updates and notifications.
+
+    Announcements are coalesced per conversation: while one is under way, the messages that
+    arrive wait for the next, which sends each person one `conversation.activity` for the
+    newest of them (a busy room costs a few list updates, not one per message per person).
+    Notifications are still one per notifying message."""
 
     def __init__(self, db: Database, bus: EventBus, presence: Presence) -> None:
         self.db, self.bus, self.presence = db, bus, presence
         self.reads = ReadPositions(db)
         self.notifications = Notifications(db)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._pending: dict[str, _Pending] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closed = False
 
     def message_stored(self, conversation_id: str, message: dict[str, Any]) -> None:
         """The runtime's hook, called once per new message after its room heard it."""
         if self._closed or message.get("kind") != "participant":
             return
-        task = asyncio.create_task(self._announce(conversation_id, message))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._pending.setdefault(conversation_id, _Pending()).add(message)
+        if conversation_id not in self._tasks:
+            task = asyncio.create_task(self._drain(conversation_id))
+            self._tasks[conversation_id] = task
 
     async def settle(self) -> None:
         """Wait for the announcements under way (tests, shutdown)."""
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def close(self) -> None:
         self._closed = True
         await self.settle()
 
-    async def _announce(self, conversation_id: str, message: dict[str, Any]) -> None:
+    async def _drain(self, conversation_id: str) -> None:
         try:
-            await self._announce_to_each(conversation_id, message)
-        except Exception:  # best effort: the message itself is stored and delivered
-            log.warning("announcing activity in %s failed", conversation_id, exc_info=True)
+            while (pending := self._pending.pop(conversation_id, None)) is not None:
+                try:
+                    await self._announce_to_each(conversation_id, pending)
+                except Exception:  # best effort: the messages are stored and delivered
+                    log.warning("announcing activity in %s failed", conversation_id, exc_info=True)
+        finally:
+            self._tasks.pop(conversation_id, None)
 
-    async def _announce_to_each(self, conversation_id: str, message: dict[str, Any]) -> None:
+    async def _announce_to_each(self, conversation_id: str, pending: _Pending) -> None:
+        message = pending.latest
+        assert message is not None
         author = message.get("author") or {}
-        author_user = author.get("user_id")
         seq = int(message["seq"])
         preview = {"seq": seq, "author": author.get("name"), "text": shorten(message["content"])}
         recipients = await self.reads.recipients(conversation_id)
-        wanted = await self._notified(conversation_id, message, recipients)
         for person in recipients:
-            if person.user_id == author_user:
-                state = await self.reads.mark_read(conversation_id, person.user_id, seq)
+            own = pending.authored.get(person.user_id)
+            if own is not None:
+                state = await self.reads.mark_read(conversation_id, person.user_id, own)
             else:
                 state = await self.reads.state(conversation_id, person.user_id)
             await publish_to_users(
@@ -105,11 +145,26 @@ class RoomActivity:
                     muted=state.muted,
                 ),
             )
+        for notifying in pending.notifying:
+            await self._notify(conversation_id, notifying, recipients)
+
+    async def _notify(
+        self, conversation_id: str, message: dict[str, Any], recipients: list[Recipient]
+    ) -> None:
+        author = message.get("author") or {}
+        preview = shorten(message["content"])
+        wanted = await self._notified(conversation_id, message, recipients)
+        for person in recipients:
             kind = wanted.get(person.user_id)
             if kind is None:
                 continue
             row = await self.notifications.add(
-                person.user_id, conversation_id, seq, kind, author.get("name"), preview["text"]
+                person.user_id,
+                conversation_id,
+                int(message["seq"]),
+                kind,
+                author.get("name"),
+                preview,
             )
             await publish_to_users(
                 self.bus,
