@@ -148,6 +148,15 @@ class Search:
             for id_, cid, title, seq, author, content, created, edited in rows
         ]
 
+    async def authors(self, hits: list[Hit]) -> list[ConversationParticipant]:
+        """The participant rows that wrote these hits (to name them), in one read."""
+        ids = sorted({h.author_participant_id for h in hits if h.author_participant_id})
+        if not ids:
+            return []
+        async with self.db.read() as session:
+            query = select(ConversationParticipant).where(ConversationParticipant.id.in_(ids))
+            return list(await session.scalars(query))
+
     def _statement(
         self, user_id: str, words: list[str], conversation_id: str | None, limit: int
     ) -> Select[Any]:

@@ -10,14 +10,12 @@ import html
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from server.deps import CurrentUser, DatabaseDep
 from server.errors import ApiError
 from server.schemas.message_edits import SearchHit, SearchResults
 from server.transcript import names
 from store.db import Database
-from store.models import ConversationParticipant
 from store.search import HIT_END, HIT_START, MAX_RESULTS, Hit, Search, terms
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -31,15 +29,7 @@ def snippet_html(snippet: str) -> str:
 
 
 async def _authors(db: Database, hits: list[Hit]) -> dict[str, dict[str, object]]:
-    ids = sorted({h.author_participant_id for h in hits if h.author_participant_id})
-    if not ids:
-        return {}
-    async with db.read() as session:
-        rows = list(
-            await session.scalars(
-                select(ConversationParticipant).where(ConversationParticipant.id.in_(ids))
-            )
-        )
+    rows = await Search(db).authors(hits)
     labels = await names(db, rows)
     return {p.id: {"participant_id": p.id, "kind": p.kind, **labels.get(p.id, {})} for p in rows}
 
